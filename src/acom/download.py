@@ -1,0 +1,60 @@
+"""Checksum-verified downloads into the workflow's cache (``resources/``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from acom.io import atomic_output
+
+_CHUNK = 1 << 20
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | os.PathLike, expected: str) -> None:
+    """Raise ``ValueError`` naming the file when its sha256 differs from ``expected``."""
+    actual = sha256_of(path)
+    if actual != expected.lower():
+        raise ValueError(
+            f"{path}: sha256 mismatch (expected {expected.lower()}, got {actual}); "
+            "the file is corrupt or not the published one: delete it and download again"
+        )
+
+
+def download(url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: float = 60.0) -> Path:
+    """Download ``url`` to ``dest`` unless a verified copy is there already; return ``dest``.
+
+    The file is written under a temporary name and renamed only after its checksum matched, so an
+    interrupted or corrupted download never stands in for the real file. ``sha256=None`` skips the
+    check (only for sources that publish no stable checksum); the caller decides that, not this
+    function.
+    """
+    dest = Path(dest)
+    if dest.exists():
+        if sha256 is not None:
+            verify_sha256(dest, sha256)
+        return dest
+    with atomic_output(dest) as tmp:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+        except (urllib.error.URLError, OSError) as err:
+            raise RuntimeError(
+                f"could not download {url} to {dest}: {err}. Without a network, point the config "
+                "at a local copy instead"
+            ) from err
+        if sha256 is not None:
+            verify_sha256(tmp, sha256)
+    return dest

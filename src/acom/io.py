@@ -1,0 +1,72 @@
+"""Atomic file output and audio I/O shared by every stage.
+
+Every file the workflow writes goes through :func:`atomic_output`: the content is written to a
+temporary name in the same directory and renamed into place, so a killed job never leaves a
+half-written file that a later run could mistake for a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write ``df`` to Parquet atomically, without the pandas index."""
+    with atomic_output(path) as tmp:
+        df.to_parquet(tmp, index=False, engine="pyarrow")
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write ``df`` to CSV atomically, without the index, floats with full round-trip precision."""
+    with atomic_output(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read a mono clip as float32 in [-1, 1]; return (samples, sample_rate).
+
+    Raises ``ValueError`` naming the file when it is not mono, is empty or holds non-finite samples.
+    """
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise ValueError(f"{path}: not a readable audio file ({err})") from err
+    if data.shape[1] != 1:
+        raise ValueError(f"{path}: expected a mono clip, found {data.shape[1]} channels")
+    if data.shape[0] == 0:
+        raise ValueError(f"{path}: the file holds no samples")
+    samples = data[:, 0]
+    if not np.all(np.isfinite(samples)):
+        raise ValueError(f"{path}: holds NaN or Inf samples")
+    return samples, int(sr)
+
+
+def write_flac(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) -> None:
+    """Write a mono clip as 16-bit FLAC atomically (clipped to [-1, 1] first, as any PCM writer must)."""
+    samples = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    with atomic_output(path) as tmp:
+        sf.write(str(tmp), samples, sample_rate, format="FLAC", subtype="PCM_16")
