@@ -1,0 +1,23 @@
+# acom: Audio Coding for Machines. Entry point only: config, report and the stage rules.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/resample.smk"
+include: "workflow/rules/embed.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        "results/esc50_summary.csv",
+    default_target: True

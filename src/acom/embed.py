@@ -1,0 +1,64 @@
+"""Embedding extraction: one model, one fold of clips, one Parquet table.
+
+Kept apart from prediction (as in hear-eval-kit): embeddings are computed once per (fold,
+condition, model) and every classifier and protocol reads them from disk.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from acom.io import read_audio
+from acom.models.base import AudioModel
+
+EMBEDDING_COLUMNS = ["clip_id", "fold", "target", "category", "embedding", "probabilities", "top_labels", "top_probs"]
+
+
+def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_k: int = 5) -> pd.DataFrame:
+    """Embed every clip listed in ``clips`` (a resampled-fold manifest: clip_id, fold, target,
+    category, path, sample_rate) with ``model``.
+
+    Clips are read once, grouped by length (so no padding changes what the model hears) and sent
+    through the model in batches of ``batch_size``. Returns one row per clip, in the input order,
+    with the embedding, the class probabilities and the ``top_k`` labels when the model has a head.
+    """
+    wrong_rate = clips[clips["sample_rate"] != model.sample_rate]
+    if len(wrong_rate):
+        rec = wrong_rate.iloc[0]
+        raise ValueError(f"{rec.path}: sample rate {rec.sample_rate} Hz, the model needs {model.sample_rate} Hz")
+    waves = [read_audio(path)[0] for path in clips["path"]]
+    embeddings: list[np.ndarray | None] = [None] * len(waves)
+    probabilities: list[np.ndarray | None] = [None] * len(waves)
+    by_length: dict[int, list[int]] = {}
+    for i, wave in enumerate(waves):
+        by_length.setdefault(wave.shape[0], []).append(i)
+    for length in sorted(by_length):
+        indices = by_length[length]
+        for start in range(0, len(indices), batch_size):
+            batch = indices[start : start + batch_size]
+            out = model.embed(np.stack([waves[i] for i in batch]))
+            for j, i in enumerate(batch):
+                embeddings[i] = out.embeddings[j].astype(np.float32)
+                probabilities[i] = None if out.probabilities is None else out.probabilities[j].astype(np.float32)
+    table = clips[["clip_id", "fold", "target", "category"]].reset_index(drop=True).copy()
+    table["embedding"] = [e.tolist() for e in embeddings]
+    table["probabilities"] = [None if p is None else p.tolist() for p in probabilities]
+    table["top_labels"], table["top_probs"] = zip(*[_top_k(p, model.labels, top_k) for p in probabilities]) \
+        if len(table) else ([], [])
+    return table[EMBEDDING_COLUMNS]
+
+
+def _top_k(probs: np.ndarray | None, labels: Sequence[str] | None, k: int) -> tuple[list[str], list[float]]:
+    if probs is None:
+        return [], []
+    order = np.argsort(-probs, kind="stable")[:k]
+    names = [labels[i] if labels is not None else f"class_{i}" for i in order]
+    return names, [float(probs[i]) for i in order]
+
+
+def embedding_matrix(table: pd.DataFrame) -> np.ndarray:
+    """(n_clips, D) float32 matrix from an embedding table's ``embedding`` column."""
+    return np.stack(table["embedding"].to_numpy()).astype(np.float32)

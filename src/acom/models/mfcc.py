@@ -1,0 +1,36 @@
+"""Classic MFCC baseline: mean and standard deviation over time of MFCCs and their deltas."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from acom.models.base import ModelOutput
+
+
+class MFCCStats:
+    """Clip embedding = [mean, std] over frames of [MFCC, delta MFCC]: 4 * n_mfcc dimensions.
+
+    No classifier head (``labels`` is None). Deterministic and CPU-only.
+    """
+
+    labels = None
+
+    def __init__(self, *, sample_rate: int = 16000, n_mfcc: int = 40, n_mels: int = 128,
+                 n_fft: int = 1024, hop_length: int = 256, fmin: float = 0.0, fmax: float | None = None):
+        self.sample_rate = int(sample_rate)
+        self.n_mfcc = int(n_mfcc)
+        self.embedding_dim = 4 * self.n_mfcc
+        self._mel_kwargs = dict(n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=fmin, fmax=fmax)
+
+    def features(self, waveform: np.ndarray) -> np.ndarray:
+        """(4 * n_mfcc,) statistics for one mono clip."""
+        mfcc = librosa.feature.mfcc(y=np.asarray(waveform, dtype=np.float32), sr=self.sample_rate,
+                                    n_mfcc=self.n_mfcc, **self._mel_kwargs)
+        # Delta width must not exceed the number of frames of very short clips.
+        width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
+        delta = librosa.feature.delta(mfcc, width=width) if width >= 3 else np.zeros_like(mfcc)
+        return np.concatenate([mfcc.mean(1), mfcc.std(1), delta.mean(1), delta.std(1)]).astype(np.float32)
+
+    def embed(self, waveforms: np.ndarray) -> ModelOutput:
+        return ModelOutput(embeddings=np.stack([self.features(w) for w in waveforms]))

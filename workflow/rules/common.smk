@@ -1,0 +1,109 @@
+# Config validation, path helpers, input functions and wildcard constraints shared by every stage.
+import os
+import sys
+
+from snakemake.utils import validate
+
+# Jobs import the acom package from this checkout (also inside conda envs and on cluster nodes).
+ACOM_SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, ACOM_SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ACOM_SRC, os.environ.get("PYTHONPATH")) if p)
+
+from acom.config import check_config
+from acom.evaluate import pcm_kbps
+from acom.models import model_downloads, model_sample_rate
+
+validate(config, schema="../schemas/config.schema.yaml")
+check_config(config)
+
+ESC50 = config["datasets"]["esc50"]
+FOLDS = sorted(ESC50["folds"])
+MODELS = config["evaluation"]["models"]
+CLASSIFIERS = config["evaluation"]["classifiers"]
+TRAIN_CONDITIONS = config["evaluation"]["train_conditions"]
+# (filter, codec) conditions the test folds are evaluated under; "none" is the unprocessed reference.
+CONDITIONS = [("none", "none")]
+REFERENCE_CONDITION = ("none", "none")
+ENV = "../../envs/acom.yaml"
+
+
+def threads_for(stage, default=1):
+    return config.get("threads", {}).get(stage, default)
+
+
+wildcard_constraints:
+    fold=r"\d+",
+    rate=r"\d+",
+    model="|".join(config["models"]),
+    classifier="|".join(config["classifiers"]),
+    train_condition="clean",
+    filter=r"[a-z0-9_]+",
+    codec=r"[a-z0-9_]+",
+
+
+# --- data ---------------------------------------------------------------------------------------
+def esc50_root():
+    """Folder holding meta/esc50.csv and audio/: generated, downloaded, or the user's copy."""
+    if ESC50.get("synthetic"):
+        return "resources/esc50_synthetic"
+    if ESC50["root"] is None:
+        return "resources/esc50/ESC-50"
+    return ESC50["root"]
+
+
+def esc50_inputs(wildcards):
+    root = esc50_root()
+    if ESC50.get("synthetic") or ESC50["root"] is None:
+        return {"root": root}  # produced by a rule of data.smk
+    return {"meta": os.path.join(root, "meta", "esc50.csv")}
+
+
+# --- models -------------------------------------------------------------------------------------
+def model_params(name):
+    return config["models"][name]
+
+
+def model_rate(name):
+    return model_sample_rate(model_params(name))
+
+
+def model_file_inputs(wildcards):
+    """Files the model downloads because their config key is null (weights, labels)."""
+    return {
+        key: f"resources/models/{wildcards.model}/{filename}"
+        for key, (url, sha256, filename) in model_downloads(model_params(wildcards.model)).items()
+    }
+
+
+def resolved_model_params(wildcards, input):
+    """The model's config entry with downloaded files filled in under their config keys."""
+    params = dict(model_params(wildcards.model))
+    for key in model_downloads(params):
+        params[key] = input[key]
+    return params
+
+
+# --- conditions ---------------------------------------------------------------------------------
+def condition_audio(filter, codec, rate, fold):
+    """(manifest, audio dir) of fold `fold` at `rate` Hz under condition (filter, codec)."""
+    if (filter, codec) == REFERENCE_CONDITION:
+        base = f"results/esc50/resampled/sr{rate}/fold{fold}"
+        return base + ".parquet", base
+    raise ValueError(f"unknown condition filter={filter} codec={codec}")
+
+
+def condition_nominal_kbps(filter, codec, rate):
+    """Nominal bitrate of a condition: the 16-bit PCM rate for uncoded audio."""
+    if codec == "none":
+        return pcm_kbps(rate)
+    raise ValueError(f"unknown codec {codec}")
+
+
+def summary_inputs():
+    return [
+        f"results/esc50/metrics/{model}/{classifier}/{train}/{filter}/{codec}.csv"
+        for model in MODELS
+        for classifier in CLASSIFIERS
+        for train in TRAIN_CONDITIONS
+        for filter, codec in CONDITIONS
+    ]

@@ -1,0 +1,99 @@
+# Data: obtain an ESC-50 copy (generate, download or use the user's) and ingest it into a manifest.
+
+
+rule make_synthetic_esc50:
+    output:
+        root=directory("resources/esc50_synthetic"),
+    params:
+        synthetic=ESC50.get("synthetic"),
+        folds=FOLDS,
+    log:
+        "results/logs/make_synthetic_esc50.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/make_synthetic_esc50.py"
+
+
+rule download_esc50:
+    output:
+        archive=temp("resources/esc50/ESC-50-master.zip"),
+    params:
+        url=ESC50["url"],
+        sha256=ESC50["sha256"],
+    log:
+        "results/logs/download_esc50.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/download.py"
+
+
+rule extract_esc50:
+    input:
+        archive="resources/esc50/ESC-50-master.zip",
+    output:
+        root=directory("resources/esc50/ESC-50"),
+    params:
+        url=ESC50["url"],
+    log:
+        "results/logs/extract_esc50.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/extract_esc50.py"
+
+
+rule ingest_esc50:
+    input:
+        unpack(esc50_inputs),
+    output:
+        manifest="results/esc50/manifest.parquet",
+    params:
+        root=esc50_root(),
+        folds=FOLDS,
+        esc10_only=ESC50["esc10_only"],
+        max_clips_per_class_per_fold=ESC50["max_clips_per_class_per_fold"],
+    log:
+        "results/logs/ingest_esc50.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/ingest_esc50.py"
+
+
+rule download_model_file:
+    output:
+        "resources/models/{model}/{filename}",
+    params:
+        source=lambda wildcards: next(
+            (url, sha256)
+            for url, sha256, filename in model_downloads(model_params(wildcards.model)).values()
+            if filename == wildcards.filename
+        ),
+    log:
+        "results/logs/download_model_file/{model}/{filename}.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../scripts/download.py"

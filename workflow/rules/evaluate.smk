@@ -1,0 +1,75 @@
+# Evaluate: per-fold classification (train on the other folds), then the per-fold table and summary.
+
+
+def classify_inputs(wildcards):
+    rate = model_rate(wildcards.model)
+    test = {
+        f"test{fold}": f"results/esc50/embeddings/{wildcards.model}/{wildcards.filter}/{wildcards.codec}/fold{fold}.parquet"
+        for fold in FOLDS
+    }
+    train_filter, train_codec = REFERENCE_CONDITION  # train_condition "clean"
+    train = {
+        f"train{fold}": f"results/esc50/embeddings/{wildcards.model}/{train_filter}/{train_codec}/fold{fold}.parquet"
+        for fold in FOLDS
+    }
+    audio = {
+        f"audio{fold}": condition_audio(wildcards.filter, wildcards.codec, rate, fold)[0] for fold in FOLDS
+    }
+    return {**test, **train, **audio}
+
+
+rule classify:
+    input:
+        unpack(classify_inputs),
+    output:
+        predictions="results/esc50/predictions/{model}/{classifier}/{train_condition}/{filter}/{codec}.parquet",
+        metrics="results/esc50/metrics/{model}/{classifier}/{train_condition}/{filter}/{codec}.csv",
+    log:
+        "results/logs/classify/{model}/{classifier}/{train_condition}/{filter}/{codec}.log",
+    params:
+        folds=FOLDS,
+        classifier=lambda wildcards: config["classifiers"][wildcards.classifier],
+        seed=config["evaluation"]["seed"],
+        nominal_kbps=lambda wildcards: condition_nominal_kbps(
+            wildcards.filter, wildcards.codec, model_rate(wildcards.model)
+        ),
+    threads: threads_for("classify", 2)
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../scripts/classify.py"
+
+
+rule summarize_esc50:
+    input:
+        metrics=summary_inputs(),
+    output:
+        per_fold=report(
+            "results/esc50_per_fold.csv",
+            caption="../report/per_fold.rst",
+            category="ESC-50",
+        ),
+        summary=report(
+            "results/esc50_summary.csv",
+            caption="../report/summary.rst",
+            category="ESC-50",
+        ),
+    log:
+        "results/logs/summarize_esc50.log",
+    params:
+        n_conditions=len(summary_inputs()),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../scripts/summarize_esc50.py"
+
+
+localrules:
+    summarize_esc50,

@@ -1,0 +1,22 @@
+# Resample: every clip of a fold to one sample rate, as playable FLAC plus a per-fold manifest.
+
+
+rule resample_fold:
+    input:
+        manifest="results/esc50/manifest.parquet",
+    output:
+        manifest="results/esc50/resampled/sr{rate}/fold{fold}.parquet",
+        audio=directory("results/esc50/resampled/sr{rate}/fold{fold}"),
+    log:
+        "results/logs/resample_fold/sr{rate}/fold{fold}.log",
+    params:
+        rate=lambda wildcards: int(wildcards.rate),
+        fold=lambda wildcards: int(wildcards.fold),
+    threads: threads_for("resample")
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../scripts/resample_fold.py"

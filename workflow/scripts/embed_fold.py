@@ -1,0 +1,26 @@
+"""Snakemake adapter: embed one fold of one condition with one model (acom.embed, acom.models)."""
+
+import time
+
+import pandas as pd
+import torch
+
+from acom.embed import embed_clips
+from acom.io import write_parquet
+from acom.logs import log_to_file
+from acom.models import build_model
+
+with log_to_file(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    params = dict(snakemake.params.model)
+    for key in ("weights", "labels"):  # files the workflow downloaded for this model
+        if key in snakemake.input.keys():
+            params[key] = snakemake.input[key]
+    model = build_model(params, cache_dir=snakemake.params.cache_dir)
+    clips = pd.read_parquet(snakemake.input.manifest)
+    start = time.perf_counter()
+    table = embed_clips(model, clips, batch_size=params.get("batch_size", 16), top_k=params.get("top_k", 5))
+    elapsed = time.perf_counter() - start
+    write_parquet(table, snakemake.output.embeddings)
+    log.info("%s: %d clips in %.1f s (%.1f clips/s)", snakemake.wildcards.model, len(table), elapsed,
+             len(table) / max(elapsed, 1e-9))

@@ -1,0 +1,20 @@
+"""Snakemake adapter: check an ESC-50 copy and write its manifest (acom.esc50)."""
+
+import os
+
+from acom.esc50 import build_manifest, read_metadata, select_clips
+from acom.io import write_parquet
+from acom.logs import log_to_file
+
+with log_to_file(snakemake.log[0]) as log:
+    root = snakemake.params.root
+    meta = read_metadata(os.path.join(root, "meta", "esc50.csv"))
+    selected = select_clips(
+        meta,
+        folds=snakemake.params.folds,
+        esc10_only=snakemake.params.esc10_only,
+        max_clips_per_class_per_fold=snakemake.params.max_clips_per_class_per_fold,
+    )
+    manifest = build_manifest(root, selected)
+    write_parquet(manifest, snakemake.output.manifest)
+    log.info("%d clips from %s; per fold: %s", len(manifest), root, manifest.groupby("fold").size().to_dict())
