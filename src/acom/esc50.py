@@ -64,7 +64,7 @@ def select_clips(
 ) -> pd.DataFrame:
     """The rows of ``meta`` in ``folds`` (optionally ESC-10 only, optionally the first N clip ids of
     each class in each fold), sorted by clip id so every run selects the same subset."""
-    unknown = sorted(set(meta["fold"].unique()) - set(range(1, 6)))
+    unknown = sorted({int(f) for f in meta["fold"].unique()} - set(range(1, 6)))
     if unknown:
         raise ValueError(f"metadata holds unknown folds {unknown}; ESC-50 folds are 1-5")
     selected = meta[meta["fold"].isin(list(folds))]

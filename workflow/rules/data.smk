@@ -68,6 +68,8 @@ rule ingest_esc50:
         max_clips_per_class_per_fold=ESC50["max_clips_per_class_per_fold"],
     log:
         "results/logs/ingest_esc50.log",
+    benchmark:
+        "results/benchmarks/ingest_esc50.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -15,6 +15,8 @@ rule embed_fold:
         embeddings="results/esc50/embeddings/{model}/{filter}/{codec}/fold{fold}.parquet",
     log:
         "results/logs/embed_fold/{model}/{filter}/{codec}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/embed_fold/{model}/{filter}/{codec}/fold{fold}.tsv"
     params:
         # The model's whole config entry: changing it reruns this model's jobs and no others.
         model=lambda wildcards: model_params(wildcards.model),

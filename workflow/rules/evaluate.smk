@@ -26,6 +26,8 @@ rule classify:
         metrics="results/esc50/metrics/{model}/{classifier}/{train_condition}/{filter}/{codec}.csv",
     log:
         "results/logs/classify/{model}/{classifier}/{train_condition}/{filter}/{codec}.log",
+    benchmark:
+        "results/benchmarks/classify/{model}/{classifier}/{train_condition}/{filter}/{codec}.tsv"
     params:
         folds=FOLDS,
         classifier=lambda wildcards: config["classifiers"][wildcards.classifier],

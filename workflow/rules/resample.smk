@@ -9,6 +9,8 @@ rule resample_fold:
         audio=directory("results/esc50/resampled/sr{rate}/fold{fold}"),
     log:
         "results/logs/resample_fold/sr{rate}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/resample_fold/sr{rate}/fold{fold}.tsv"
     params:
         rate=lambda wildcards: int(wildcards.rate),
         fold=lambda wildcards: int(wildcards.fold),

@@ -1,0 +1,86 @@
+"""Config validation (schema + cross-references) and checksum-verified downloads."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from acom.config import check_config
+from acom.download import download
+from conftest import REPO
+
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+@pytest.fixture
+def config():
+    with open(REPO / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_default_config_and_overlays_are_valid(config):
+    validate(copy.deepcopy(config), SCHEMA)
+    check_config(config)
+    for overlay in ("synthetic", "shared"):
+        with open(REPO / "tests" / "configs" / f"{overlay}.yaml") as fh:
+            merged = copy.deepcopy(config)
+            for key, value in yaml.safe_load(fh).items():
+                for sub, subvalue in value.items():
+                    merged[key][sub] = {**merged[key].get(sub, {}), **subvalue}
+        validate(merged, SCHEMA)
+        check_config(merged)
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda c: c["models"]["mfcc"].update(n_mfc=13), "n_mfc"),  # a typo in a key
+    (lambda c: c["models"]["mfcc"].update(type="mfc"), "mfc"),  # unknown model type
+    (lambda c: c["datasets"]["esc50"].update(folds=[1, 6]), "6"),
+    (lambda c: c["classifiers"]["logreg"].update(C=-1), "-1"),
+    (lambda c: c["models"]["efficientat_mn04"].update(device="gpu"), "gpu"),
+])
+def test_schema_names_the_bad_key_or_value(config, mutate, expected):
+    mutate(config)
+    with pytest.raises(Exception) as err:
+        validate(config, SCHEMA)
+    assert expected in str(err.value)
+
+
+def test_cross_references_are_checked(config):
+    config["evaluation"]["models"].append("beats")
+    with pytest.raises(ValueError, match="evaluation.models lists 'beats'"):
+        check_config(config)
+
+
+def test_snakemake_stops_on_a_bad_config_with_the_key_in_the_message(tmp_path):
+    (tmp_path / "bad.yaml").write_text("models:\n  mfcc:\n    type: mfcc\n    n_mfccs: 13\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "-n",
+         "--configfile", str(tmp_path / "bad.yaml")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "n_mfccs" in result.stdout + result.stderr
+
+
+def test_download_verifies_the_checksum(tmp_path):
+    source = tmp_path / "weights.bin"
+    source.write_bytes(b"published weights")
+    good = hashlib.sha256(b"published weights").hexdigest()
+    dest = download(source.as_uri(), tmp_path / "cache" / "weights.bin", good)
+    assert dest.read_bytes() == b"published weights"
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        download(source.as_uri(), tmp_path / "cache" / "other.bin", "0" * 64)
+    assert not (tmp_path / "cache" / "other.bin").exists()  # a bad download never takes the real name
+    assert not list((tmp_path / "cache").glob("*.part"))
+
+
+def test_download_without_network_fails_clearly(tmp_path):
+    with pytest.raises(RuntimeError, match="could not download .* point the config at a local copy"):
+        download("http://127.0.0.1:9/master.zip", tmp_path / "master.zip", "0" * 64, timeout=5)
+    assert not (tmp_path / "master.zip").exists()
