@@ -4,10 +4,11 @@ import sys
 
 from snakemake.utils import validate
 
-# Jobs import the acom package from this checkout (also inside conda envs and on cluster nodes).
+# Jobs import the acom package from this checkout, also inside conda envs and on cluster nodes
+# (we set PYTHONPATH for the jobs; no user variable is required).
 ACOM_SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, ACOM_SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ACOM_SRC, os.environ.get("PYTHONPATH")) if p)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [ACOM_SRC, os.environ.get("PYTHONPATH")])))
 
 from acom.config import check_config
 from acom.evaluate import pcm_kbps
@@ -87,8 +88,10 @@ def resolved_model_params(wildcards, input):
 def condition_audio(filter, codec, rate, fold):
     """(manifest, audio dir) of fold `fold` at `rate` Hz under condition (filter, codec)."""
     if (filter, codec) == REFERENCE_CONDITION:
-        base = f"results/esc50/resampled/sr{rate}/fold{fold}"
-        return base + ".parquet", base
+        return (
+            f"results/esc50/resampled/sr{rate}/fold{fold}.parquet",
+            f"results/esc50/resampled/sr{rate}/fold{fold}",
+        )
     raise ValueError(f"unknown condition filter={filter} codec={codec}")
 
 
@@ -97,6 +100,30 @@ def condition_nominal_kbps(filter, codec, rate):
     if codec == "none":
         return pcm_kbps(rate)
     raise ValueError(f"unknown codec {codec}")
+
+
+def embed_inputs(wildcards):
+    manifest, audio = condition_audio(
+        wildcards.filter, wildcards.codec, model_rate(wildcards.model), wildcards.fold
+    )
+    return {"manifest": manifest, "audio": audio, **model_file_inputs(wildcards)}
+
+
+def classify_inputs(wildcards):
+    rate = model_rate(wildcards.model)
+    test = {
+        f"test{fold}": f"results/esc50/embeddings/{wildcards.model}/{wildcards.filter}/{wildcards.codec}/fold{fold}.parquet"
+        for fold in FOLDS
+    }
+    train_filter, train_codec = REFERENCE_CONDITION  # train_condition "clean"
+    train = {
+        f"train{fold}": f"results/esc50/embeddings/{wildcards.model}/{train_filter}/{train_codec}/fold{fold}.parquet"
+        for fold in FOLDS
+    }
+    audio = {
+        f"audio{fold}": condition_audio(wildcards.filter, wildcards.codec, rate, fold)[0] for fold in FOLDS
+    }
+    return {**test, **train, **audio}
 
 
 def summary_inputs():

@@ -1,13 +1,6 @@
 # Embed: one job per (model, condition, fold); the model is loaded once per job and fed in batches.
 
 
-def embed_inputs(wildcards):
-    manifest, audio = condition_audio(
-        wildcards.filter, wildcards.codec, model_rate(wildcards.model), wildcards.fold
-    )
-    return {"manifest": manifest, "audio": audio, **model_file_inputs(wildcards)}
-
-
 rule embed_fold:
     input:
         unpack(embed_inputs),

@@ -1,23 +1,6 @@
 # Evaluate: per-fold classification (train on the other folds), then the per-fold table and summary.
 
 
-def classify_inputs(wildcards):
-    rate = model_rate(wildcards.model)
-    test = {
-        f"test{fold}": f"results/esc50/embeddings/{wildcards.model}/{wildcards.filter}/{wildcards.codec}/fold{fold}.parquet"
-        for fold in FOLDS
-    }
-    train_filter, train_codec = REFERENCE_CONDITION  # train_condition "clean"
-    train = {
-        f"train{fold}": f"results/esc50/embeddings/{wildcards.model}/{train_filter}/{train_codec}/fold{fold}.parquet"
-        for fold in FOLDS
-    }
-    audio = {
-        f"audio{fold}": condition_audio(wildcards.filter, wildcards.codec, rate, fold)[0] for fold in FOLDS
-    }
-    return {**test, **train, **audio}
-
-
 rule classify:
     input:
         unpack(classify_inputs),
