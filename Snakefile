@@ -13,6 +13,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/resample.smk"
+include: "workflow/rules/codec.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/evaluate.smk"
 
@@ -20,4 +21,5 @@ include: "workflow/rules/evaluate.smk"
 rule all:
     input:
         "results/esc50_summary.csv",
+        branch(CODED, then="results/esc50_codec_quality.csv"),
     default_target: True

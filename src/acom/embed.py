@@ -13,23 +13,23 @@ import pandas as pd
 
 from acom.io import read_audio
 from acom.models.base import AudioModel
+from acom.resample import ClipResampler
 
 EMBEDDING_COLUMNS = ["clip_id", "fold", "target", "category", "embedding", "probabilities", "top_labels", "top_probs"]
 
 
 def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_k: int = 5) -> pd.DataFrame:
-    """Embed every clip listed in ``clips`` (a resampled-fold manifest: clip_id, fold, target,
-    category, path, sample_rate) with ``model``.
+    """Embed every clip listed in ``clips`` (a fold manifest: clip_id, fold, target, category, path)
+    with ``model``.
 
-    Clips are read once, grouped by length (so no padding changes what the model hears) and sent
-    through the model in batches of ``batch_size``. Returns one row per clip, in the input order,
-    with the embedding, the class probabilities and the ``top_k`` labels when the model has a head.
+    Clips are read once and resampled to the model's rate where they are not at it already (a
+    decode at a codec's rate, say), grouped by length (so no padding changes what the model hears)
+    and sent through the model in batches of ``batch_size``. Returns one row per clip, in the input
+    order, with the embedding, the class probabilities and the ``top_k`` labels when the model has a
+    head.
     """
-    wrong_rate = clips[clips["sample_rate"] != model.sample_rate]
-    if len(wrong_rate):
-        rec = wrong_rate.iloc[0]
-        raise ValueError(f"{rec.path}: sample rate {rec.sample_rate} Hz, the model needs {model.sample_rate} Hz")
-    waves = [read_audio(path)[0] for path in clips["path"]]
+    to_model_rate = ClipResampler(model.sample_rate)
+    waves = [to_model_rate(*read_audio(path)) for path in clips["path"]]
     embeddings: list[np.ndarray | None] = [None] * len(waves)
     probabilities: list[np.ndarray | None] = [None] * len(waves)
     by_length: dict[int, list[int]] = {}

@@ -10,6 +10,13 @@ ACOM_SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, ACOM_SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [ACOM_SRC, os.environ.get("PYTHONPATH")])))
 
+from acom.codecs import (
+    ENCODEC_BANDWIDTHS,
+    codec_downloads,
+    codec_sample_rate,
+    condition_name,
+    parse_condition,
+)
 from acom.config import check_config
 from acom.evaluate import pcm_kbps
 from acom.models import model_downloads, model_sample_rate
@@ -22,9 +29,15 @@ FOLDS = sorted(ESC50["folds"])
 MODELS = config["evaluation"]["models"]
 CLASSIFIERS = config["evaluation"]["classifiers"]
 TRAIN_CONDITIONS = config["evaluation"]["train_conditions"]
+# Coded conditions <codec>_<kbps>, one per configured bitrate of each evaluated codec.
+CODED = [
+    condition_name(codec, kbps)
+    for codec in config["evaluation"].get("codecs", [])
+    for kbps in config["codecs"][codec]["bitrates_kbps"]
+]
 # (filter, codec) conditions the test folds are evaluated under; "none" is the unprocessed reference.
-CONDITIONS = [("none", "none")]
 REFERENCE_CONDITION = ("none", "none")
+CONDITIONS = [REFERENCE_CONDITION] + [("none", coded) for coded in CODED]
 ENV = "../../envs/acom.yaml"
 
 
@@ -37,9 +50,11 @@ wildcard_constraints:
     rate=r"\d+",
     model="|".join(config["models"]),
     classifier="|".join(config["classifiers"]),
-    train_condition="clean",
+    train_condition="clean|matched",
     filter=r"[a-z0-9_]+",
-    codec=r"[a-z0-9_]+",
+    codec=r"none|[a-z][a-z0-9_]*_[0-9.]+",
+    encoder="|".join(n for n, c in config.get("codecs", {}).items() if c["type"] in ENCODEC_BANDWIDTHS)
+    or "no_encodec_configured",
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -84,22 +99,75 @@ def resolved_model_params(wildcards, input):
     return params
 
 
+# --- codecs -------------------------------------------------------------------------------------
+def codec_params(coded):
+    """The codecs.<name> entry behind a coded condition such as opus_12."""
+    return config["codecs"][parse_condition(coded)[0]]
+
+
+def codec_file_inputs(name):
+    """Checkpoints the codec downloads because its `weights` key is null."""
+    return {
+        key: f"resources/codecs/{name}/{filename}"
+        for key, filename in codec_downloads(config["codecs"][name]).items()
+    }
+
+
+def uncoded_inputs(filter, name, fold):
+    """The unprocessed-by-codec clips of a fold at codec `name`'s rate, under `filter`."""
+    manifest, audio = condition_audio(
+        filter, "none", codec_sample_rate(config["codecs"][name]), fold
+    )
+    return {"manifest": manifest, "audio": audio, **codec_file_inputs(name)}
+
+
+def code_inputs(wildcards):
+    name = parse_condition(wildcards.codec)[0]
+    inputs = uncoded_inputs(wildcards.filter, name, wildcards.fold)
+    if config["codecs"][name]["type"] in ENCODEC_BANDWIDTHS:
+        # Every EnCodec bitrate is derived from one encoding at the highest bandwidth.
+        inputs["full_codes"] = f"results/esc50/codes/{wildcards.filter}/{name}/fold{wildcards.fold}"
+    return inputs
+
+
+def encode_inputs(wildcards):
+    return uncoded_inputs(wildcards.filter, wildcards.encoder, wildcards.fold)
+
+
+def codec_quality_inputs():
+    return [
+        f"results/esc50/coded/{filter}/{codec}/fold{fold}.parquet"
+        for filter, codec in CONDITIONS
+        if codec != "none"
+        for fold in FOLDS
+    ]
+
+
 # --- conditions ---------------------------------------------------------------------------------
 def condition_audio(filter, codec, rate, fold):
-    """(manifest, audio dir) of fold `fold` at `rate` Hz under condition (filter, codec)."""
-    if (filter, codec) == REFERENCE_CONDITION:
+    """(manifest, audio dir) of fold `fold` under condition (filter, codec).
+
+    Uncoded audio comes at `rate` (the consumer's rate); coded audio at the codec's rate (the
+    embedding stage resamples it to the model's).
+    """
+    if codec == "none" and filter == "none":
         return (
             f"results/esc50/resampled/sr{rate}/fold{fold}.parquet",
             f"results/esc50/resampled/sr{rate}/fold{fold}",
+        )
+    if codec != "none":
+        return (
+            f"results/esc50/coded/{filter}/{codec}/fold{fold}.parquet",
+            f"results/esc50/coded/{filter}/{codec}/fold{fold}",
         )
     raise ValueError(f"unknown condition filter={filter} codec={codec}")
 
 
 def condition_nominal_kbps(filter, codec, rate):
-    """Nominal bitrate of a condition: the 16-bit PCM rate for uncoded audio."""
+    """Nominal bitrate of a condition: the codec's target, or the 16-bit PCM rate of uncoded audio."""
     if codec == "none":
         return pcm_kbps(rate)
-    raise ValueError(f"unknown codec {codec}")
+    return parse_condition(codec)[1]
 
 
 def embed_inputs(wildcards):
@@ -115,7 +183,11 @@ def classify_inputs(wildcards):
         f"test{fold}": f"results/esc50/embeddings/{wildcards.model}/{wildcards.filter}/{wildcards.codec}/fold{fold}.parquet"
         for fold in FOLDS
     }
-    train_filter, train_codec = REFERENCE_CONDITION  # train_condition "clean"
+    # clean: train on the unprocessed folds; matched: on the other folds under the tested condition.
+    if wildcards.train_condition == "clean":
+        train_filter, train_codec = REFERENCE_CONDITION
+    else:
+        train_filter, train_codec = wildcards.filter, wildcards.codec
     train = {
         f"train{fold}": f"results/esc50/embeddings/{wildcards.model}/{train_filter}/{train_codec}/fold{fold}.parquet"
         for fold in FOLDS

@@ -1,0 +1,116 @@
+"""The codec stage for one fold: code every clip, keep its bitstream and decode, measure what it cost."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from acom.io import read_audio, write_flac
+from acom.quality import MelDistance, si_snr
+
+log = logging.getLogger(__name__)
+
+CODED_COLUMNS = [
+    "clip_id", "fold", "target", "category", "codec", "nominal_kbps", "payload_bytes", "file_bytes",
+    "duration_s", "actual_kbps", "container_kbps", "decode_length", "si_snr_db", "mel_distance",
+    "path", "bitstream_path", "sample_rate",
+]
+
+
+def equal_length_batches(clips: pd.DataFrame, waves: dict[str, np.ndarray], batch_size: int) -> Iterator[list]:
+    """Batches of at most ``batch_size`` manifest records whose clips have equal lengths (batched
+    codecs need them), in clip-id order within each length."""
+    by_length: dict[int, list] = {}
+    for rec in clips.sort_values("clip_id").itertuples(index=False):
+        by_length.setdefault(waves[rec.clip_id].shape[0], []).append(rec)
+    for length in sorted(by_length):
+        group = by_length[length]
+        for start in range(0, len(group), batch_size):
+            yield group[start : start + batch_size]
+
+
+def encode_fold_full_bandwidth(clips: pd.DataFrame, model, *, name: str, out_dir: str | os.PathLike,
+                               batch_size: int = 8) -> int:
+    """Encode every clip of a fold manifest once at the EnCodec model's highest bandwidth into
+    ``out_dir/<clip>.ecdc``; the per-bitrate jobs derive their codes from these. Returns the count."""
+    from acom.codecs.encodec_codec import encode_full_bandwidth
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    waves = {rec.clip_id: read_audio(rec.path)[0] for rec in clips.itertuples(index=False)}
+    for batch in equal_length_batches(clips, waves, batch_size):
+        encode_full_bandwidth(model, name, [waves[r.clip_id] for r in batch],
+                              [out_dir / f"{r.clip_id}.ecdc" for r in batch])
+    return len(waves)
+
+
+def code_fold(clips: pd.DataFrame, codec, *, condition: str, nominal_kbps: float,
+              out_dir: str | os.PathLike, batch_size: int = 16) -> pd.DataFrame:
+    """Code every clip listed in ``clips`` (a fold manifest at the codec's rate: clip_id, fold,
+    target, category, path, sample_rate) with ``codec`` (see :func:`acom.codecs.build_codec`).
+
+    Writes ``<clip><ext>`` (the bitstream) and ``<clip>.flac`` (the decode) into ``out_dir`` and
+    returns the codec manifest: bytes spent (payload and file), the bitrate actually spent
+    (``actual_kbps`` = payload bits / duration; ``container_kbps`` the same with container overhead),
+    the decode's length and its SI-SNR and log-mel distance to the input.
+    """
+    wrong_rate = clips[clips["sample_rate"] != codec.sample_rate]
+    if len(wrong_rate):
+        rec = wrong_rate.iloc[0]
+        raise ValueError(f"{rec.path}: sample rate {rec.sample_rate} Hz, the codec codes at {codec.sample_rate} Hz")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mel_distance = MelDistance(codec.sample_rate)
+    waves = {rec.clip_id: read_audio(rec.path)[0] for rec in clips.itertuples(index=False)}
+    rows = []
+    for batch in equal_length_batches(clips, waves, batch_size):
+        coded = codec.code_batch([waves[r.clip_id] for r in batch],
+                                 [out_dir / f"{r.clip_id}{codec.extension}" for r in batch])
+        for rec, result in zip(batch, coded):
+            reference = waves[rec.clip_id]
+            if result.decoded.shape != reference.shape:
+                raise RuntimeError(f"{rec.path}: decode has {result.decoded.shape[0]} samples, "
+                                   f"input {reference.shape[0]}: the codec did not trim its delay")
+            decoded_path = out_dir / f"{rec.clip_id}.flac"
+            write_flac(decoded_path, result.decoded, codec.sample_rate)
+            duration = reference.shape[0] / codec.sample_rate
+            rows.append({
+                "clip_id": rec.clip_id, "fold": int(rec.fold), "target": int(rec.target),
+                "category": rec.category, "codec": condition, "nominal_kbps": float(nominal_kbps),
+                "payload_bytes": int(result.payload_bytes), "file_bytes": int(result.file_bytes),
+                "duration_s": duration,
+                "actual_kbps": result.payload_bytes * 8 / duration / 1000,
+                "container_kbps": result.file_bytes * 8 / duration / 1000,
+                "decode_length": int(result.decoded.shape[0]),
+                "si_snr_db": si_snr(reference, result.decoded),
+                "mel_distance": mel_distance(reference, result.decoded),
+                "path": str(decoded_path),
+                "bitstream_path": str(out_dir / f"{rec.clip_id}{codec.extension}"),
+                "sample_rate": int(codec.sample_rate),
+            })
+    table = pd.DataFrame(rows, columns=CODED_COLUMNS).sort_values("clip_id").reset_index(drop=True)
+    log.info("%s: %d clips, mean %.2f kbps (nominal %g)", condition, len(table), table["actual_kbps"].mean(),
+             nominal_kbps)
+    return table
+
+
+def codec_quality(manifests: pd.DataFrame) -> pd.DataFrame:
+    """Rate-distortion table: one row per (filter, codec condition) with mean actual kbps, SI-SNR and
+    log-mel distance over clips (``manifests`` is the concatenation of codec manifests with a
+    ``filter`` column). SI-SNR of silent references (NaN) is left out of the mean."""
+    grouped = manifests.groupby(["filter", "codec"], sort=True)
+    table = grouped.agg(
+        nominal_kbps=("nominal_kbps", "first"),
+        actual_kbps=("actual_kbps", "mean"),
+        container_kbps=("container_kbps", "mean"),
+        si_snr_mean=("si_snr_db", "mean"),
+        mel_distance_mean=("mel_distance", "mean"),
+        n_clips=("clip_id", "size"),
+    ).reset_index()
+    table.insert(1, "codec_family", table["codec"].str.rpartition("_")[0])
+    return table.sort_values(["filter", "codec_family", "nominal_kbps"]).reset_index(drop=True)

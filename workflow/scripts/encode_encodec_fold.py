@@ -1,0 +1,19 @@
+"""Snakemake adapter: encode one fold once at EnCodec's highest bandwidth (acom.coding)."""
+
+import pandas as pd
+import torch
+
+from acom.codecs import load_codec_model
+from acom.coding import encode_fold_full_bandwidth
+from acom.logs import log_to_file
+
+with log_to_file(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    params = dict(snakemake.params.codec)
+    if "weights" in snakemake.input.keys():  # the checkpoint the workflow downloaded
+        params["weights"] = snakemake.input.weights
+    model = load_codec_model(params, cache_dir=snakemake.params.cache_dir)
+    clips = pd.read_parquet(snakemake.input.manifest)
+    n = encode_fold_full_bandwidth(clips, model, name=params["type"], out_dir=snakemake.output.codes,
+                                   batch_size=params.get("batch_size", 8))
+    log.info("%s: %d clips encoded at the highest bandwidth", snakemake.wildcards.encoder, n)
