@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import yaml
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
 from acom.config import check_config
 from acom.download import download
@@ -30,9 +30,7 @@ def test_default_config_and_overlays_are_valid(config):
     for overlay in ("synthetic", "shared"):
         with open(REPO / "tests" / "configs" / f"{overlay}.yaml") as fh:
             merged = copy.deepcopy(config)
-            for key, value in yaml.safe_load(fh).items():
-                for sub, subvalue in value.items():
-                    merged[key][sub] = {**merged[key].get(sub, {}), **subvalue}
+            update_config(merged, yaml.safe_load(fh))  # as Snakemake merges --configfile overlays
         validate(merged, SCHEMA)
         check_config(merged)
 
@@ -53,8 +51,13 @@ def test_schema_names_the_bad_key_or_value(config, mutate, expected):
 
 def test_cross_references_are_checked(config):
     config["evaluation"]["models"].append("beats")
-    with pytest.raises(ValueError, match="evaluation.models lists 'beats'"):
+    config["evaluation"]["codecs"].append("lyra")
+    config["codecs"]["encodec24"]["bitrates_kbps"].append(5)
+    with pytest.raises(ValueError) as err:
         check_config(config)
+    message = str(err.value)
+    assert "evaluation.models lists 'beats'" in message and "evaluation.codecs lists 'lyra'" in message
+    assert "codecs.encodec24.bitrates_kbps: encodec24 has no 5 kbps mode" in message
 
 
 def test_snakemake_stops_on_a_bad_config_with_the_key_in_the_message(tmp_path):

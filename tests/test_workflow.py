@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 import yaml
 
 from acom.evaluate import PER_FOLD_COLUMNS, SUMMARY_COLUMNS
@@ -45,61 +46,102 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
 def synthetic_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("synthetic")
     config = REPO / "tests" / "configs" / "synthetic.yaml"
-    snakemake(workdir, "results/esc50_summary.csv", configfiles=[config])
+    snakemake(workdir, configfiles=[config])  # the default target: summary and codec quality
     return workdir, config
+
+
+SYNTHETIC_CODECS = ["encodec24_1.5", "none", "opus_16", "opus_6"]
 
 
 def test_synthetic_summary(synthetic_run):
     workdir, _ = synthetic_run
     summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
     assert list(summary.columns) == SUMMARY_COLUMNS
-    assert sorted(summary["model"]) == ["efficientat_mn04", "mfcc"]
-    assert (summary[["classifier", "train_condition", "filter", "codec"]].to_numpy()
-            == ["logreg", "clean", "none", "none"]).all()
-    assert (summary["n_folds"] == 5).all() and (summary["n_clips"] == 75).all()
+    # One row per model x train condition x codec condition.
+    assert len(summary) == 2 * 2 * 4
+    for (model, train), group in summary.groupby(["model", "train_condition"]):
+        assert sorted(group["codec"]) == SYNTHETIC_CODECS, (model, train)
+    assert set(summary["model"]) == {"efficientat_mn04", "mfcc"}
+    assert set(summary["train_condition"]) == {"clean", "matched"}
+    assert (summary["n_folds"] == 3).all() and (summary["n_clips"] == 60).all()
+    rows = summary.set_index(["model", "train_condition", "codec"])
     # Uncoded 16-bit PCM at each model's rate: mfcc 16 kHz, mn04 32 kHz.
-    kbps = summary.set_index("model")["actual_kbps"]
-    assert kbps["mfcc"] == 256.0 and kbps["efficientat_mn04"] == 512.0
-    # Five distinguishable synthetic classes (chance 0.2): both models must separate them.
-    assert (summary["accuracy_mean"] > 0.8).all(), summary
+    assert rows.loc[("mfcc", "clean", "none"), "actual_kbps"] == 256.0
+    assert rows.loc[("efficientat_mn04", "clean", "none"), "actual_kbps"] == 512.0
+    # Measured bitrates: EnCodec's payload is exact; Opus VBR spends at most about its target.
+    assert rows.loc[("mfcc", "clean", "encodec24_1.5"), "actual_kbps"] == pytest.approx(1.5, rel=0.01)
+    for kbps in (6, 16):
+        assert 0.5 * kbps < rows.loc[("mfcc", "clean", f"opus_{kbps}"), "actual_kbps"] < 1.1 * kbps
+    # Five distinguishable synthetic classes (chance 0.2): both models separate them uncoded, and
+    # accuracy under the clean protocol falls with the Opus bitrate.
+    for model in ("mfcc", "efficientat_mn04"):
+        clean = rows.loc[model].loc["clean"]["accuracy_mean"]
+        assert clean["none"] > 0.8 and clean["none"] >= clean["opus_16"] > clean["opus_6"], clean
+        # Matched training on the reference condition is the clean protocol itself.
+        assert rows.loc[(model, "matched", "none"), "accuracy_mean"] == clean["none"]
 
 
 def test_synthetic_summary_equals_aggregation_of_per_fold_table(synthetic_run):
     workdir, _ = synthetic_run
     per_fold = pd.read_csv(workdir / "results" / "esc50_per_fold.csv")
-    assert list(per_fold.columns) == PER_FOLD_COLUMNS and len(per_fold) == 10
-    summary = pd.read_csv(workdir / "results" / "esc50_summary.csv").set_index("model")
-    for model, group in per_fold.groupby("model"):
-        assert summary.loc[model, "accuracy_mean"] == pytest.approx(group["accuracy"].mean())
-        assert summary.loc[model, "accuracy_std"] == pytest.approx(group["accuracy"].std(ddof=1))
-        assert summary.loc[model, "n_clips"] == group["n_clips"].sum() == 75
+    assert list(per_fold.columns) == PER_FOLD_COLUMNS and len(per_fold) == 16 * 3
+    summary = pd.read_csv(workdir / "results" / "esc50_summary.csv").set_index(["model", "train_condition", "codec"])
+    for key, group in per_fold.groupby(["model", "train_condition", "codec"]):
+        assert summary.loc[key, "accuracy_mean"] == pytest.approx(group["accuracy"].mean())
+        assert summary.loc[key, "accuracy_std"] == pytest.approx(group["accuracy"].std(ddof=1))
+        assert summary.loc[key, "macro_f1_mean"] == pytest.approx(group["macro_f1"].mean())
+        assert summary.loc[key, "n_clips"] == group["n_clips"].sum() == 60
     # Recompute fold accuracies from the saved predictions.
-    predictions = pd.read_parquet(workdir / "results/esc50/predictions/mfcc/logreg/clean/none/none.parquet")
+    predictions = pd.read_parquet(workdir / "results/esc50/predictions/mfcc/logreg/clean/none/opus_6.parquet")
     recomputed = predictions.groupby("fold").apply(lambda g: np.mean(g["target"] == g["predicted"]))
-    np.testing.assert_allclose(per_fold[per_fold["model"] == "mfcc"].set_index("fold")["accuracy"], recomputed)
+    mask = (per_fold["model"] == "mfcc") & (per_fold["train_condition"] == "clean") & (per_fold["codec"] == "opus_6")
+    np.testing.assert_allclose(per_fold[mask].set_index("fold")["accuracy"], recomputed)
 
 
 def test_synthetic_intermediate_artifacts(synthetic_run):
     workdir, _ = synthetic_run
     manifest = pd.read_parquet(workdir / "results/esc50/manifest.parquet")
-    assert len(manifest) == 75 and (manifest["sample_rate"] == 44100).all()
+    assert len(manifest) == 60 and (manifest["sample_rate"] == 44100).all()
     fold = pd.read_parquet(workdir / "results/esc50/resampled/sr32000/fold2.parquet")
-    assert len(fold) == 15 and (fold["frames"] == 160000).all()
+    assert len(fold) == 20 and (fold["frames"] == 160000).all()
     assert all((workdir / p).is_file() for p in fold["path"])
     emb = pd.read_parquet(workdir / "results/esc50/embeddings/efficientat_mn04/none/none/fold2.parquet")
     assert emb["clip_id"].tolist() == fold["clip_id"].tolist()
     assert len(emb["embedding"][0]) == 384 and len(emb["probabilities"][0]) == 527 and len(emb["top_labels"][0]) == 5
-    emb = pd.read_parquet(workdir / "results/esc50/embeddings/mfcc/none/none/fold2.parquet")
+    emb = pd.read_parquet(workdir / "results/esc50/embeddings/mfcc/none/opus_6/fold2.parquet")
     assert len(emb["embedding"][0]) == 160 and emb["probabilities"].isna().all()
+
+
+def test_synthetic_codec_artifacts(synthetic_run):
+    workdir, _ = synthetic_run
+    coded = pd.read_parquet(workdir / "results/esc50/coded/none/opus_16/fold1.parquet")
+    assert len(coded) == 20 and (coded["sample_rate"] == 16000).all() and (coded["decode_length"] == 80000).all()
+    for rec in coded.head(3).itertuples():
+        # The bitstream is a real Ogg Opus file: libsndfile decodes it to the stored decode.
+        from_opus, sr = sf.read(workdir / rec.bitstream_path, dtype="float32")
+        stored, _ = sf.read(workdir / rec.path, dtype="float32")
+        assert sr == 16000 and from_opus.shape == stored.shape
+        np.testing.assert_allclose(from_opus, stored, atol=1.5 / 32768)  # FLAC's 16-bit rounding
+        assert rec.actual_kbps == pytest.approx(rec.payload_bytes * 8 / 5.0 / 1000)
+        assert rec.container_kbps > rec.actual_kbps
+    ecdc = pd.read_parquet(workdir / "results/esc50/coded/none/encodec24_1.5/fold3.parquet")
+    assert all((workdir / p).suffix == ".ecdc" and (workdir / p).is_file() for p in ecdc["bitstream_path"])
+    assert (ecdc["decode_length"] == 120000).all()
+    quality = pd.read_csv(workdir / "results" / "esc50_codec_quality.csv").set_index("codec")
+    assert sorted(quality.index) == ["encodec24_1.5", "opus_16", "opus_6"]
+    assert (quality["n_clips"] == 60).all()
+    assert quality.loc["opus_16", "si_snr_mean"] > quality.loc["opus_6", "si_snr_mean"]
+    assert quality.loc["opus_16", "mel_distance_mean"] < quality.loc["opus_6", "mel_distance_mean"]
 
 
 def test_second_run_has_nothing_to_do_and_one_model_change_reruns_only_it(synthetic_run, tmp_path):
     workdir, config = synthetic_run
-    assert planned_jobs(snakemake(workdir, "-n", "results/esc50_summary.csv", configfiles=[config])) == {}
+    assert planned_jobs(snakemake(workdir, "-n", configfiles=[config])) == {}
     overlay = tmp_path / "mfcc13.yaml"
     overlay.write_text(yaml.safe_dump({"models": {"mfcc": {"type": "mfcc", "n_mfcc": 13}}}))
     jobs = planned_jobs(snakemake(workdir, "-n", "results/esc50_summary.csv", configfiles=[config, overlay]))
-    assert jobs == {"embed_fold": 5, "classify": 1, "summarize_esc50": 1}, jobs
+    # mfcc only: 3 folds x 4 conditions embeddings, 4 conditions x 2 protocols classifications.
+    assert jobs == {"embed_fold": 12, "classify": 8, "summarize_esc50": 1}, jobs
 
 
 def test_real_esc10_subset_end_to_end(tmp_path):
@@ -110,10 +152,18 @@ def test_real_esc10_subset_end_to_end(tmp_path):
         "models": {"efficientat_mn04": {"type": "efficientat_mn04",
                                         "weights": str(SHARED_MN04 / "mn04_as_mAP_432.pt"),
                                         "labels": str(SHARED_MN04 / "audioset_class_labels_indices.csv")}},
+        "codecs": {"opus": {"type": "opus", "bitrates_kbps": [6]}},
+        "evaluation": {"models": ["mfcc", "efficientat_mn04"], "classifiers": ["logreg"], "codecs": ["opus"],
+                       "train_conditions": ["clean"]},
     }))
     snakemake(tmp_path, "results/esc50_summary.csv", configfiles=[overlay])
-    summary = pd.read_csv(tmp_path / "results" / "esc50_summary.csv").set_index("model")
-    assert (summary["n_clips"] == 100).all()
+    table = pd.read_csv(tmp_path / "results" / "esc50_summary.csv")
+    assert (table["n_clips"] == 100).all()
+    coded = table[table["codec"] == "opus_6"].set_index("model")
+    summary = table[table["codec"] == "none"].set_index("model")
+    # Opus at 6 kbps (VBR) on real clips: spends at most its target, and costs the model accuracy.
+    assert (coded["actual_kbps"] < 6.0).all()
+    assert coded.loc["efficientat_mn04", "accuracy_mean"] < summary.loc["efficientat_mn04", "accuracy_mean"]
     # 10 classes, 8 training clips per class: the AudioSet-pretrained model is far above chance (0.1)
     # and above the MFCC baseline.
     assert summary.loc["efficientat_mn04", "accuracy_mean"] >= 0.8, summary

@@ -42,6 +42,7 @@ from encodec import binary
 from encodec.model import EncodecModel
 
 from acom.codecs import ENCODEC_MODELS, EncodecSpec  # noqa: F401  (re-exported)
+from acom.checkpoints import read_state_dict, resolve_device
 from acom.codecs.base import CodedClip
 from acom.download import download, sha256_of
 from acom.io import atomic_output
@@ -110,11 +111,6 @@ def verify_sha256_prefix(path: str | os.PathLike, prefix: str) -> None:
         )
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def build_encodec(name: str) -> EncodecModel:
@@ -146,17 +142,6 @@ def fetch_checkpoint(name: str, cache_dir: str | os.PathLike, *, verify_checksum
     return dest
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """A state_dict read from ``path`` (tensors only); ``ValueError`` naming the file otherwise."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means an unusable file
-        raise ValueError(f"{path}: not a readable PyTorch state_dict ({type(err).__name__}: {err})") from err
-    if not isinstance(state, Mapping) or not state or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
-    ):
-        raise ValueError(f"{path}: does not contain a state_dict (a mapping of names to tensors)")
-    return dict(state)
 
 
 def load_state_into(

@@ -20,6 +20,7 @@ import torch
 import torchaudio
 from torch import nn
 
+from acom.checkpoints import read_state_dict, resolve_device
 from acom.download import download, verify_sha256
 from acom.models.base import ModelOutput
 
@@ -337,15 +338,7 @@ def load_mn04_state(
             )
         if sha256 is not None:
             verify_sha256(path, sha256)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means an unusable file
-        raise ValueError(f"{path}: not a readable PyTorch state_dict ({type(err).__name__}: {err})") from err
-    if not isinstance(state, Mapping) or not state or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
-    ):
-        raise ValueError(f"{path}: does not contain a state_dict (a mapping of names to tensors)")
-    return dict(state)
+    return read_state_dict(path)
 
 
 def read_audioset_labels(path: str | os.PathLike) -> list[str]:
@@ -367,11 +360,6 @@ def read_audioset_labels(path: str | os.PathLike) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def build_mn04(state_dict: Mapping[str, torch.Tensor] | None, *, seed: int = 0) -> MN04:
