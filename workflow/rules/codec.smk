@@ -69,7 +69,7 @@ rule download_codec_weights:
 
 rule codec_quality:
     input:
-        manifests=codec_quality_inputs(),
+        manifests=[path for filter, path in coded_manifests()],
     output:
         quality=report(
             "results/esc50_codec_quality.csv",
@@ -79,7 +79,7 @@ rule codec_quality:
     log:
         "results/logs/codec_quality.log",
     params:
-        filters=[path.split("/")[3] for path in codec_quality_inputs()],
+        filters=[filter for filter, path in coded_manifests()],
     threads: 1
     resources:
         mem_mb=2000,

@@ -134,9 +134,10 @@ def encode_inputs(wildcards):
     return uncoded_inputs(wildcards.filter, wildcards.encoder, wildcards.fold)
 
 
-def codec_quality_inputs():
+def coded_manifests():
+    """(filter, manifest path) of every coded fold: the inputs of the rate-distortion table."""
     return [
-        f"results/esc50/coded/{filter}/{codec}/fold{fold}.parquet"
+        (filter, f"results/esc50/coded/{filter}/{codec}/fold{fold}.parquet")
         for filter, codec in CONDITIONS
         if codec != "none"
         for fold in FOLDS
