@@ -59,7 +59,6 @@ when the row was measured). Exits 0 with a message when ``../shared`` is absent.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import re
@@ -69,6 +68,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from bench_common import limited_threads, write_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -124,21 +125,6 @@ def load_config() -> dict:
 
 
 # --- helpers --------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def limited_threads(n: int) -> Iterator[None]:
-    """torch and the BLAS/OpenMP pools limited to ``n`` threads, as in a workflow job."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
@@ -434,20 +420,6 @@ def add_job_columns(rows: list[dict], jobs: dict, opus_modes: dict[str, str]) ->
         r.update(job_s_per_clip=seconds / n, job_n_clips=n, n_jobs=n_jobs)
 
 
-def write_csv_atomic(rows: list[dict], path: Path):
-    import pandas as pd
-
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return table
-
-
 def derivation_summary(table) -> list[str]:
     """Per EnCodec model: seconds per clip to code its whole bitrate ladder directly vs derived."""
     lines = []
@@ -496,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         add_job_columns(rows, jobs, opus_modes)
         print(f"{sum(j for _, _, j in jobs.values())} finished Snakemake jobs read from "
               f"{args.workflow_dir}/results/benchmarks", flush=True)
-    table = write_csv_atomic(rows, args.out)
+    table = write_table(rows, COLUMNS, args.out)
     with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_rows", None):
         print(table.drop(columns=["bare_encode_median_s_per_clip", "bare_decode_median_s_per_clip"])
               .to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep=""))

@@ -35,7 +35,6 @@ Exits 0 with a message when ``../shared`` (data and weights) is absent.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import math
@@ -45,7 +44,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
+
+from bench_common import limited_threads, write_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -199,21 +200,6 @@ class Stopwatch:
         self.seconds += time.perf_counter() - self._start
 
 
-@contextlib.contextmanager
-def limited_threads(n: int) -> Iterator[None]:
-    """torch and the BLAS/OpenMP pools limited to ``n`` threads, as in a workflow job."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def bare_resample(manifest, rates: list[int]) -> list[dict]:
     """Read each source clip once with soundfile, resample it to every rate."""
     import soundfile as sf
@@ -334,20 +320,6 @@ def combine(workflow_rows: list[dict], bare_rows: list[dict], run: dict, n_total
     return rows
 
 
-def write_csv_atomic(rows: list[dict], path: Path):
-    import pandas as pd
-
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return table
-
-
 # --- main -----------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
@@ -378,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = pd.read_parquet(workdir / "results" / "esc50" / "manifest.parquet")
     wf_rows = workflow_stages(workdir, manifest)
     bare_rows = bare_stages(workdir, config, manifest)
-    table = write_csv_atomic(combine(wf_rows, bare_rows, run, len(manifest)), args.out)
+    table = write_table(combine(wf_rows, bare_rows, run, len(manifest)), COLUMNS, args.out)
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(f"wrote {args.out}")
