@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from acom.batching import equal_length_batches
 from acom.codecs import build_codec, check_codec_config, condition_name, format_kbps, parse_condition
 from acom.coding import code_fold, codec_quality
 from acom.io import write_flac
@@ -84,3 +85,10 @@ def test_codec_quality_is_the_mean_over_clips():
     assert table.loc["opus_6", "si_snr_mean"] == 1.0  # NaN (silent reference) left out
     assert table.loc["opus_6", "codec_family"] == "opus" and table.loc["encodec24_1.5", "codec_family"] == "encodec24"
     assert list(table.index) == ["encodec24_1.5", "opus_6", "opus_12"]  # by family, then nominal kbps
+
+
+def test_equal_length_batches_group_by_length_and_keep_order():
+    lengths = [5, 3, 5, 5, 3, 7]
+    assert list(equal_length_batches(lengths, 2)) == [[1, 4], [0, 2], [3], [5]]
+    assert list(equal_length_batches(lengths)) == [[1, 4], [0, 2, 3], [5]]
+    assert list(equal_length_batches([], 4)) == []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
+from acom.batching import equal_length_batches
 from acom.io import read_audio, write_flac
 from acom.quality import MelDistance, si_snr
 
@@ -22,16 +22,10 @@ CODED_COLUMNS = [
 ]
 
 
-def equal_length_batches(clips: pd.DataFrame, waves: dict[str, np.ndarray], batch_size: int) -> Iterator[list]:
-    """Batches of at most ``batch_size`` manifest records whose clips have equal lengths (batched
-    codecs need them), in clip-id order within each length."""
-    by_length: dict[int, list] = {}
-    for rec in clips.sort_values("clip_id").itertuples(index=False):
-        by_length.setdefault(waves[rec.clip_id].shape[0], []).append(rec)
-    for length in sorted(by_length):
-        group = by_length[length]
-        for start in range(0, len(group), batch_size):
-            yield group[start : start + batch_size]
+def _read_fold(clips: pd.DataFrame) -> tuple[list, list[np.ndarray]]:
+    """The fold's manifest records in clip-id order and their samples."""
+    records = list(clips.sort_values("clip_id").itertuples(index=False))
+    return records, [read_audio(rec.path)[0] for rec in records]
 
 
 def encode_fold_full_bandwidth(clips: pd.DataFrame, model, *, name: str, out_dir: str | os.PathLike,
@@ -42,10 +36,10 @@ def encode_fold_full_bandwidth(clips: pd.DataFrame, model, *, name: str, out_dir
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    waves = {rec.clip_id: read_audio(rec.path)[0] for rec in clips.itertuples(index=False)}
-    for batch in equal_length_batches(clips, waves, batch_size):
-        encode_full_bandwidth(model, name, [waves[r.clip_id] for r in batch],
-                              [out_dir / f"{r.clip_id}.ecdc" for r in batch])
+    records, waves = _read_fold(clips)
+    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
+        encode_full_bandwidth(model, name, [waves[i] for i in batch],
+                              [out_dir / f"{records[i].clip_id}.ecdc" for i in batch])
     return len(waves)
 
 
@@ -66,13 +60,13 @@ def code_fold(clips: pd.DataFrame, codec, *, condition: str, nominal_kbps: float
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     mel_distance = MelDistance(codec.sample_rate)
-    waves = {rec.clip_id: read_audio(rec.path)[0] for rec in clips.itertuples(index=False)}
+    records, waves = _read_fold(clips)
     rows = []
-    for batch in equal_length_batches(clips, waves, batch_size):
-        coded = codec.code_batch([waves[r.clip_id] for r in batch],
-                                 [out_dir / f"{r.clip_id}{codec.extension}" for r in batch])
-        for rec, result in zip(batch, coded):
-            reference = waves[rec.clip_id]
+    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
+        coded = codec.code_batch([waves[i] for i in batch],
+                                 [out_dir / f"{records[i].clip_id}{codec.extension}" for i in batch])
+        for i, result in zip(batch, coded):
+            rec, reference = records[i], waves[i]
             if result.decoded.shape != reference.shape:
                 raise RuntimeError(f"{rec.path}: decode has {result.decoded.shape[0]} samples, "
                                    f"input {reference.shape[0]}: the codec did not trim its delay")

@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from acom.batching import equal_length_batches
 from acom.io import read_audio
 from acom.models.base import AudioModel
 from acom.resample import ClipResampler
@@ -32,22 +33,17 @@ def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_
     waves = [to_model_rate(*read_audio(path)) for path in clips["path"]]
     embeddings: list[np.ndarray | None] = [None] * len(waves)
     probabilities: list[np.ndarray | None] = [None] * len(waves)
-    by_length: dict[int, list[int]] = {}
-    for i, wave in enumerate(waves):
-        by_length.setdefault(wave.shape[0], []).append(i)
-    for length in sorted(by_length):
-        indices = by_length[length]
-        for start in range(0, len(indices), batch_size):
-            batch = indices[start : start + batch_size]
-            out = model.embed(np.stack([waves[i] for i in batch]))
-            for j, i in enumerate(batch):
-                embeddings[i] = out.embeddings[j].astype(np.float32)
-                probabilities[i] = None if out.probabilities is None else out.probabilities[j].astype(np.float32)
+    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
+        out = model.embed(np.stack([waves[i] for i in batch]))
+        for j, i in enumerate(batch):
+            embeddings[i] = out.embeddings[j].astype(np.float32)
+            probabilities[i] = None if out.probabilities is None else out.probabilities[j].astype(np.float32)
     table = clips[["clip_id", "fold", "target", "category"]].reset_index(drop=True).copy()
     table["embedding"] = [e.tolist() for e in embeddings]
     table["probabilities"] = [None if p is None else p.tolist() for p in probabilities]
-    table["top_labels"], table["top_probs"] = zip(*[_top_k(p, model.labels, top_k) for p in probabilities]) \
-        if len(table) else ([], [])
+    top = [_top_k(p, model.labels, top_k) for p in probabilities]
+    table["top_labels"] = [names for names, _ in top]
+    table["top_probs"] = [probs for _, probs in top]
     return table[EMBEDDING_COLUMNS]
 
 

@@ -91,14 +91,6 @@ def model_file_inputs(wildcards):
     }
 
 
-def resolved_model_params(wildcards, input):
-    """The model's config entry with downloaded files filled in under their config keys."""
-    params = dict(model_params(wildcards.model))
-    for key in model_downloads(params):
-        params[key] = input[key]
-    return params
-
-
 # --- codecs -------------------------------------------------------------------------------------
 def codec_params(coded):
     """The codecs.<name> entry behind a coded condition such as opus_12."""

@@ -42,6 +42,7 @@ from encodec import binary
 from encodec.model import EncodecModel
 
 from acom.codecs import ENCODEC_MODELS, EncodecSpec  # noqa: F401  (re-exported)
+from acom.batching import equal_length_batches
 from acom.checkpoints import read_state_dict, resolve_device
 from acom.codecs.base import CodedClip
 from acom.download import download, sha256_of
@@ -504,11 +505,8 @@ class EncodecCodec:
         and decode the written codes (batched)."""
         if len(clips) != len(bitstream_paths):
             raise ValueError(f"{len(clips)} clips but {len(bitstream_paths)} bitstream paths")
-        by_shape: dict[tuple[int, ...], list[int]] = {}
-        for i, clip in enumerate(clips):
-            by_shape.setdefault(np.shape(clip), []).append(i)
         results: dict[int, CodedClip] = {}
-        for indices in by_shape.values():
+        for indices in equal_length_batches([len(clip) for clip in clips]):
             codes = self._codes([clips[i] for i in indices], [bitstream_paths[i] for i in indices])
             sizes = [write_ecdc_codes(bitstream_paths[i], self.model, c) for i, c in zip(indices, codes)]
             decoded = decode_batch(self.model, codes)
