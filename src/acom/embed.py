@@ -6,7 +6,7 @@ condition, model) and every classifier and protocol reads them from disk.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,19 @@ from acom.models.base import AudioModel
 from acom.resample import ClipResampler
 
 EMBEDDING_COLUMNS = ["clip_id", "fold", "target", "category", "embedding", "probabilities", "top_labels", "top_probs"]
+
+
+def load_model(params: Mapping[str, Any], files: Mapping[str, str], *, cache_dir: str) -> AudioModel:
+    """Build the model of a ``models.<name>`` entry, with the files the workflow downloaded for it
+    (``files``: config key -> local path, e.g. a job's inputs ``weights`` and ``labels``) in place
+    of their null config keys."""
+    from acom.models import build_model, model_downloads
+
+    params = dict(params)
+    for key in model_downloads(params):
+        if key in files:
+            params[key] = files[key]
+    return build_model(params, cache_dir=cache_dir)
 
 
 def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_k: int = 5) -> pd.DataFrame:
@@ -45,6 +58,21 @@ def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_
     table["top_labels"] = [names for names, _ in top]
     table["top_probs"] = [probs for _, probs in top]
     return table[EMBEDDING_COLUMNS]
+
+
+def embed_waveforms(model: AudioModel, waves: np.ndarray, sample_rate: int, *, batch_size: int,
+                    resampler: ClipResampler | None = None) -> np.ndarray:
+    """(K, D) embeddings of K equal-length clips ``waves`` (K, samples) given at ``sample_rate``:
+    resampled to the model's rate and sent through the model ``batch_size`` at a time.
+
+    For many versions of one clip (masked candidates, occlusions): no file, no process per version.
+    Pass a ``resampler`` to reuse its kernels across calls.
+    """
+    resampler = resampler or ClipResampler(model.sample_rate)
+    waves = np.atleast_2d(np.asarray(waves, dtype=np.float32))
+    out = [model.embed(resampler(waves[i:i + batch_size], sample_rate)).embeddings
+           for i in range(0, len(waves), batch_size)]
+    return np.concatenate(out).astype(np.float32)
 
 
 def _top_k(probs: np.ndarray | None, labels: Sequence[str] | None, k: int) -> tuple[list[str], list[float]]:

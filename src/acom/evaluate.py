@@ -50,6 +50,18 @@ def split_folds(folds: Sequence[int], test_fold: int) -> list[int]:
     return [f for f in sorted(folds) if f != test_fold]
 
 
+def fit_fold_classifier(train_tables: Mapping[int, pd.DataFrame], test_fold: int, classifier: Mapping[str, Any],
+                        *, seed: int) -> tuple[Pipeline, pd.DataFrame]:
+    """The classifier for ``test_fold``, fit on the embeddings of every other fold of
+    ``train_tables`` (fold -> embedding table; the test fold's own table may be absent); returns it
+    with the training table."""
+    folds = sorted(set(train_tables) | {test_fold})
+    train = pd.concat([train_tables[f] for f in split_folds(folds, test_fold)], ignore_index=True)
+    model = make_classifier(classifier, seed=seed)
+    model.fit(embedding_matrix(train), train["target"].to_numpy())
+    return model, train
+
+
 def evaluate_folds(
     train_tables: Mapping[int, pd.DataFrame],
     test_tables: Mapping[int, pd.DataFrame],
@@ -63,16 +75,13 @@ def evaluate_folds(
     metrics): one row per test clip with the predicted target and class probabilities, and one row
     per fold with accuracy, macro-F1 and the numbers of training and test clips.
     """
-    folds = sorted(train_tables)
     predictions, metrics = [], []
     for test_fold in sorted(test_tables):
-        train = pd.concat([train_tables[f] for f in split_folds(folds, test_fold)], ignore_index=True)
+        model, train = fit_fold_classifier(train_tables, test_fold, classifier, seed=seed)
         test = test_tables[test_fold]
         leaked = set(train["clip_id"]) & set(test["clip_id"])
         if leaked:
             raise ValueError(f"fold {test_fold}: clips {sorted(leaked)[:5]} are in both training and test data")
-        model = make_classifier(classifier, seed=seed)
-        model.fit(embedding_matrix(train), train["target"].to_numpy())
         proba = model.predict_proba(embedding_matrix(test))
         classes = model.classes_
         predicted = classes[np.argmax(proba, axis=1)]
