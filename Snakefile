@@ -13,7 +13,9 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/resample.smk"
+include: "workflow/rules/filter.smk"
 include: "workflow/rules/codec.smk"
+include: "workflow/rules/masks.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/evaluate.smk"
 
@@ -22,4 +24,5 @@ rule all:
     input:
         "results/esc50_summary.csv",
         branch(CODED, then="results/esc50_codec_quality.csv"),
+        branch(MASK_MODELS and ROI_CODECS, then="results/esc50_roi_summary.csv"),
     default_target: True

@@ -144,6 +144,98 @@ def test_second_run_has_nothing_to_do_and_one_model_change_reruns_only_it(synthe
     assert jobs == {"embed_fold": 12, "classify": 8, "summarize_esc50": 1}, jobs
 
 
+@pytest.fixture(scope="module")
+def roi_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("roi")
+    configs = [REPO / "tests" / "configs" / "synthetic.yaml", REPO / "tests" / "configs" / "roi.yaml"]
+    snakemake(workdir, configfiles=configs)  # default target: summary, codec quality, ROI summary
+    return workdir, configs
+
+
+ROI_FILTERS = ["frame_saliency_p50", "freq_band_p50", "lowpass_4000", "oracle_roi"]
+ROI_FOLDS = (1, 2)
+
+
+def test_roi_summary_has_every_filter_coded_and_uncoded(roi_run):
+    workdir, _ = roi_run
+    summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
+    assert sorted(set(summary["filter"])) == sorted(ROI_FILTERS + ["none"])
+    assert len(summary) == 5 * 2 and (summary["n_clips"] == 40).all()
+    rows = summary.set_index(["filter", "codec"])
+    assert (rows.xs("none", level="codec")["actual_kbps"] == 256.0).all()
+    # Zeroing half of every clip's frames leaves Opus less to code: it spends fewer bits.
+    assert rows.loc[("frame_saliency_p50", "opus_16"), "actual_kbps"] < rows.loc[("none", "opus_16"), "actual_kbps"]
+    quality = pd.read_csv(workdir / "results" / "esc50_codec_quality.csv")
+    assert sorted(quality["filter"]) == sorted(ROI_FILTERS + ["none"]) and (quality["codec"] == "opus_16").all()
+
+
+def test_roi_filtered_audio_is_playable_and_filtered(roi_run):
+    workdir, _ = roi_run
+    results = workdir / "results" / "esc50"
+    original = pd.read_parquet(results / "resampled/sr16000/fold1.parquet").set_index("clip_id")
+    lowpass = pd.read_parquet(results / "filtered/lowpass_4000/sr16000/fold1.parquet")
+    assert len(lowpass) == 20 and (lowpass["filter"] == "lowpass_4000").all()
+    for rec in lowpass.head(5).itertuples():
+        x, sr = sf.read(workdir / original.loc[rec.clip_id, "path"])
+        y, sr_y = sf.read(workdir / rec.path)
+        assert sr == sr_y == 16000 and x.shape == y.shape
+        freqs = np.fft.rfftfreq(len(x), 1 / sr)
+        above = freqs > 5000
+        ex, ey = np.abs(np.fft.rfft(x)) ** 2, np.abs(np.fft.rfft(y)) ** 2
+        if ex[above].sum() > 1e-3 * ex.sum():  # clips with content above 5 kHz lose it (> 40 dB)
+            assert 10 * np.log10(ey[above].sum() / ex[above].sum()) < -40
+    frames = pd.read_parquet(results / "filtered/frame_saliency_p50/sr16000/fold1.parquet")
+    assert (frames["kept_share"] == 0.5).all() and (frames["roi_axis"] == "time").all()
+    for path in frames["path"].head(5):
+        y, _ = sf.read(workdir / path)
+        assert np.mean(y == 0) >= 0.45  # half of the 500 ms frames are dropped: silent but for the ramps
+
+
+def test_roi_mask_tables_follow_the_schema_and_the_oracle_applies_the_best_masks(roi_run):
+    from acom.masks import MASK_COLUMNS
+
+    workdir, _ = roi_run
+    masks = pd.concat(pd.read_parquet(workdir / f"results/esc50/masks/mfcc/fold{k}.parquet") for k in ROI_FOLDS)
+    assert list(masks.columns) == MASK_COLUMNS and masks["clip_id"].nunique() == 40
+    assert len(masks) == 40 * 2 * 3  # axes x percentages [20, 50, 80]
+    assert set(masks["region_unit"]) == {"frame", "hz"}
+    assert (masks.groupby("clip_id")["best"].sum() <= 1).all()
+    best = masks[masks["best"]]
+    assert best["correct_masked"].all()
+    # The chosen mask is the smallest percentage at which some region keeps the clip correct.
+    smallest = masks[masks["correct_masked"]].groupby("clip_id")["percentage"].min()
+    assert (best.set_index("clip_id")["percentage"] == smallest.loc[best["clip_id"]]).all()
+    time_rows = masks[masks["axis"] == "time"]
+    assert ((time_rows["region_end"] - time_rows["region_start"]) == time_rows["units_kept"]).all()
+    assert (time_rows["n_units"] == 20).all()  # 5 s in 250 ms frames
+    oracle = pd.concat(pd.read_parquet(workdir / f"results/esc50/filtered/oracle_roi/sr16000/fold{k}.parquet")
+                       for k in ROI_FOLDS).set_index("clip_id")
+    expected_axis = best.set_index("clip_id")["axis"].reindex(oracle.index).fillna("none")
+    assert (oracle["roi_axis"] == expected_axis).all()
+
+
+def test_roi_summary_matches_the_mask_tables(roi_run):
+    from acom.masks import ROI_SUMMARY_COLUMNS
+
+    workdir, _ = roi_run
+    summary = pd.read_csv(workdir / "results" / "esc50_roi_summary.csv")
+    assert list(summary.columns) == ROI_SUMMARY_COLUMNS and len(summary) == 2 * 3
+    masks = pd.concat(pd.read_parquet(workdir / f"results/esc50/masks/mfcc/fold{k}.parquet") for k in ROI_FOLDS)
+    rates = pd.concat(pd.read_parquet(workdir / f"results/esc50/masks/mfcc/kbps/opus_16/fold{k}.parquet")
+                      for k in ROI_FOLDS)
+    assert len(rates) == 40 * (1 + 6)  # the unmasked clip and its best region at each axis x percentage
+    for row in summary.itertuples():
+        group = masks[(masks["axis"] == row.axis) & (masks["percentage"] == row.percentage)]
+        assert row.n_clips == 40 and row.share_correct == pytest.approx(group["correct_masked"].mean())
+        coded = rates[(rates["axis"] == row.axis) & (rates["percentage"] == row.percentage)]
+        assert row.actual_kbps == pytest.approx(coded["actual_kbps"].mean())
+    full = rates[rates["axis"] == "none"]
+    np.testing.assert_allclose(summary["actual_kbps_full"], full["actual_kbps"].mean())
+    # Keeping 20 % of the frames (silence elsewhere) costs Opus far fewer bits than the whole clip.
+    time20 = summary[(summary["axis"] == "time") & (summary["percentage"] == 20)].iloc[0]
+    assert time20["actual_kbps"] < 0.6 * time20["actual_kbps_full"]
+
+
 def test_real_esc10_subset_end_to_end(tmp_path):
     require_shared()
     overlay = tmp_path / "subset.yaml"
@@ -152,14 +244,19 @@ def test_real_esc10_subset_end_to_end(tmp_path):
         "models": {"efficientat_mn04": {"type": "efficientat_mn04",
                                         "weights": str(SHARED_MN04 / "mn04_as_mAP_432.pt"),
                                         "labels": str(SHARED_MN04 / "audioset_class_labels_indices.csv")}},
-        "codecs": {"opus": {"type": "opus", "bitrates_kbps": [6]}},
+        "codecs": {"opus": {"type": "opus", "bitrates_kbps": [6, 16]}},
         "evaluation": {"models": ["mfcc", "efficientat_mn04"], "classifiers": ["logreg"], "codecs": ["opus"],
-                       "train_conditions": ["clean"]},
+                       "train_conditions": ["clean"], "filters": []},
+        # The real model's best masks on one fold, on a coarse grid (CI time).
+        "mask_search": {"models": ["efficientat_mn04"], "folds": [1], "percentages": [25, 50, 75],
+                        "time": {"frame_ms": 500, "stride_frames": 2}, "freq": {"n_bands": 8, "stride_bands": 2},
+                        "codecs": ["opus_16"]},
     }))
-    snakemake(tmp_path, "results/esc50_summary.csv", configfiles=[overlay])
+    snakemake(tmp_path, "results/esc50_summary.csv", "results/esc50_roi_summary.csv", configfiles=[overlay])
     table = pd.read_csv(tmp_path / "results" / "esc50_summary.csv")
     assert (table["n_clips"] == 100).all()
     coded = table[table["codec"] == "opus_6"].set_index("model")
+    assert len(table) == 2 * 3
     summary = table[table["codec"] == "none"].set_index("model")
     # Opus at 6 kbps (VBR) on real clips: spends at most its target, and costs the model accuracy.
     assert (coded["actual_kbps"] < 6.0).all()
@@ -173,3 +270,14 @@ def test_real_esc10_subset_end_to_end(tmp_path):
     dogs = emb[emb["category"] == "dog"]
     assert len(dogs) == 10
     assert np.mean([bool({"Dog", "Bark", "Animal"} & set(labels)) for labels in dogs["top_labels"]]) >= 0.8
+    # Best masks of the real model: most clips it gets right keep being right with a part of them.
+    masks = pd.read_parquet(tmp_path / "results/esc50/masks/efficientat_mn04/fold1.parquet")
+    assert masks["clip_id"].nunique() == 20 and len(masks) == 20 * 2 * 3
+    correct = masks.groupby("clip_id")["correct_full"].first()
+    assert correct.mean() >= 0.7
+    assert masks[masks["correct_full"]].groupby("clip_id")["best"].any().mean() >= 0.7
+    roi = pd.read_csv(tmp_path / "results" / "esc50_roi_summary.csv").set_index(["axis", "percentage"])
+    assert len(roi) == 6 and (roi["n_clips"] == 20).all()
+    # Share of clips still correct grows with the share of the clip kept.
+    for axis in ("time", "freq"):
+        assert roi.loc[(axis, 75.0), "share_correct"] >= roi.loc[(axis, 25.0), "share_correct"]

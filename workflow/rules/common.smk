@@ -35,9 +35,20 @@ CODED = [
     for codec in config["evaluation"].get("codecs", [])
     for kbps in config["codecs"][codec]["bitrates_kbps"]
 ]
+FILTERS = config["evaluation"].get("filters", [])
 # (filter, codec) conditions the test folds are evaluated under; "none" is the unprocessed reference.
+# Each filter is evaluated uncoded and under every coded condition.
 REFERENCE_CONDITION = ("none", "none")
-CONDITIONS = [REFERENCE_CONDITION] + [("none", coded) for coded in CODED]
+CONDITIONS = [(filter, codec) for filter in ["none", *FILTERS] for codec in ["none", *CODED]]
+# Best-mask search (see acom.masks) and the ROI summary.
+SEARCH = config.get("mask_search", {})
+MASK_MODELS = SEARCH.get("models", [])
+MASK_FOLDS = sorted(SEARCH.get("folds") or FOLDS)
+SEARCH_RATE = SEARCH.get("sample_rate", 16000)
+ROI_CODECS = SEARCH.get("codecs", [])
+# The settings masks depend on (grids, percentages, classifier...), not which models and folds are
+# searched: params built from them rerun searches and oracle filters only when a mask would change.
+SEARCH_SETTINGS = {key: value for key, value in SEARCH.items() if key not in ("models", "folds", "codecs")}
 ENV = "../../envs/acom.yaml"
 
 
@@ -51,7 +62,7 @@ wildcard_constraints:
     model="|".join(config["models"]),
     classifier="|".join(config["classifiers"]),
     train_condition="clean|matched",
-    filter=r"[a-z0-9_]+",
+    filter="|".join(["none", *config.get("filters", {})]),
     codec=r"none|[a-z][a-z0-9_]*_[0-9.]+",
     encoder="|".join(n for n, c in config.get("codecs", {}).items() if c["type"] in ENCODEC_BANDWIDTHS)
     or "no_encodec_configured",
@@ -83,12 +94,16 @@ def model_rate(name):
     return model_sample_rate(model_params(name))
 
 
-def model_file_inputs(wildcards):
-    """Files the model downloads because their config key is null (weights, labels)."""
+def model_files(name):
+    """Files model `name` downloads because their config key is null (weights, labels)."""
     return {
-        key: f"resources/models/{wildcards.model}/{filename}"
-        for key, (url, sha256, filename) in model_downloads(model_params(wildcards.model)).items()
+        key: f"resources/models/{name}/{filename}"
+        for key, (url, sha256, filename) in model_downloads(model_params(name)).items()
     }
+
+
+def model_file_inputs(wildcards):
+    return model_files(wildcards.model)
 
 
 # --- codecs -------------------------------------------------------------------------------------
@@ -153,7 +168,10 @@ def condition_audio(filter, codec, rate, fold):
             f"results/esc50/coded/{filter}/{codec}/fold{fold}.parquet",
             f"results/esc50/coded/{filter}/{codec}/fold{fold}",
         )
-    raise ValueError(f"unknown condition filter={filter} codec={codec}")
+    return (
+        f"results/esc50/filtered/{filter}/sr{rate}/fold{fold}.parquet",
+        f"results/esc50/filtered/{filter}/sr{rate}/fold{fold}",
+    )
 
 
 def condition_nominal_kbps(filter, codec, rate):
@@ -161,6 +179,70 @@ def condition_nominal_kbps(filter, codec, rate):
     if codec == "none":
         return pcm_kbps(rate)
     return parse_condition(codec)[1]
+
+
+# --- filters and the mask search ----------------------------------------------------------------
+def filter_params(name):
+    return config["filters"][name]
+
+
+def filter_model(name):
+    """The model a filter runs (saliency scores, oracle masks), or None."""
+    params = filter_params(name)
+    if params["type"] == "oracle_roi" or params.get("score") == "saliency":
+        return params["model"]
+    return None
+
+
+def filter_inputs(wildcards):
+    """Unfiltered clips at the consumer's rate, plus the model files (saliency) or the fold's best
+    masks (oracle_roi) the filter needs."""
+    inputs = {
+        "manifest": f"results/esc50/resampled/sr{wildcards.rate}/fold{wildcards.fold}.parquet",
+        "audio": f"results/esc50/resampled/sr{wildcards.rate}/fold{wildcards.fold}",
+    }
+    params, model = filter_params(wildcards.filter), filter_model(wildcards.filter)
+    if params["type"] == "oracle_roi":
+        inputs["masks"] = f"results/esc50/masks/{model}/fold{wildcards.fold}.parquet"
+    elif model is not None:
+        inputs.update(model_files(model))
+    return inputs
+
+
+def search_inputs(wildcards):
+    """The fold's clips at the search rate, the clean embeddings of every other fold (to train the
+    fold's classifier) and the model's files."""
+    train = {
+        f"train{fold}": f"results/esc50/embeddings/{wildcards.model}/none/none/fold{fold}.parquet"
+        for fold in FOLDS
+        if fold != int(wildcards.fold)
+    }
+    return {
+        "manifest": f"results/esc50/resampled/sr{SEARCH_RATE}/fold{wildcards.fold}.parquet",
+        "audio": f"results/esc50/resampled/sr{SEARCH_RATE}/fold{wildcards.fold}",
+        **train,
+        **model_file_inputs(wildcards),
+    }
+
+
+def roi_rate_inputs(wildcards):
+    name = parse_condition(wildcards.codec)[0]
+    return {
+        "masks": f"results/esc50/masks/{wildcards.model}/fold{wildcards.fold}.parquet",
+        **uncoded_inputs("none", name, wildcards.fold),
+    }
+
+
+def roi_summary_inputs():
+    return {
+        "masks": [f"results/esc50/masks/{model}/fold{fold}.parquet" for model in MASK_MODELS for fold in MASK_FOLDS],
+        "rates": [
+            f"results/esc50/masks/{model}/kbps/{codec}/fold{fold}.parquet"
+            for model in MASK_MODELS
+            for codec in ROI_CODECS
+            for fold in MASK_FOLDS
+        ],
+    }
 
 
 def embed_inputs(wildcards):

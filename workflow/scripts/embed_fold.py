@@ -5,18 +5,14 @@ import time
 import pandas as pd
 import torch
 
-from acom.embed import embed_clips
+from acom.embed import embed_clips, load_model
 from acom.io import write_parquet
 from acom.logs import log_to_file
-from acom.models import build_model
 
 with log_to_file(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
-    params = dict(snakemake.params.model)
-    for key in ("weights", "labels"):  # files the workflow downloaded for this model
-        if key in snakemake.input.keys():
-            params[key] = snakemake.input[key]
-    model = build_model(params, cache_dir=snakemake.params.cache_dir)
+    params = snakemake.params.model
+    model = load_model(params, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir)
     clips = pd.read_parquet(snakemake.input.manifest)
     start = time.perf_counter()
     table = embed_clips(model, clips, batch_size=params.get("batch_size", 16), top_k=params.get("top_k", 5))

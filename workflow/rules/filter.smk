@@ -1,0 +1,29 @@
+# Filter: one job per (filter, rate, fold): every clip of the fold filtered before coding or
+# embedding, at the rate of the stage that consumes it, as playable FLAC plus a manifest.
+
+
+rule filter_fold:
+    input:
+        unpack(filter_inputs),
+    output:
+        manifest="results/esc50/filtered/{filter}/sr{rate}/fold{fold}.parquet",
+        audio=directory("results/esc50/filtered/{filter}/sr{rate}/fold{fold}"),
+    log:
+        "results/logs/filter_fold/{filter}/sr{rate}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/filter_fold/{filter}/sr{rate}/fold{fold}.tsv"
+    params:
+        # The filter's whole config entry: changing it reruns this filter's jobs and no others.
+        filter=lambda wildcards: filter_params(wildcards.filter),
+        model=lambda wildcards: model_params(filter_model(wildcards.filter)) if filter_model(wildcards.filter) else None,
+        search=lambda wildcards: SEARCH_SETTINGS if filter_params(wildcards.filter)["type"] == "oracle_roi" else None,
+        cache_dir="resources/models",
+    threads: threads_for("filter")
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV
+    script:
+        "../scripts/filter_fold.py"

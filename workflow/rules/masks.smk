@@ -1,0 +1,81 @@
+# Masks: the best-mask search per (model, fold), what coding the searched masks costs, and the ROI summary.
+
+
+rule search_masks:
+    input:
+        unpack(search_inputs),
+    output:
+        masks="results/esc50/masks/{model}/fold{fold}.parquet",
+    log:
+        "results/logs/search_masks/{model}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/search_masks/{model}/fold{fold}.tsv"
+    params:
+        model=lambda wildcards: model_params(wildcards.model),
+        search=SEARCH_SETTINGS,
+        classifier=config["classifiers"][SEARCH.get("classifier", "logreg")],
+        seed=config["evaluation"]["seed"],
+        cache_dir="resources/models",
+    threads: threads_for("search", 2)
+    resources:
+        mem_mb=6000,
+        runtime=480,
+        gpu=0,
+    conda:
+        ENV
+    script:
+        "../scripts/search_masks.py"
+
+
+rule code_masks:
+    input:
+        unpack(roi_rate_inputs),
+    output:
+        rates="results/esc50/masks/{model}/kbps/{codec}/fold{fold}.parquet",
+    log:
+        "results/logs/code_masks/{model}/{codec}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/code_masks/{model}/{codec}/fold{fold}.tsv"
+    params:
+        codec=lambda wildcards: codec_params(wildcards.codec),
+        nominal_kbps=lambda wildcards: parse_condition(wildcards.codec)[1],
+        search=SEARCH_SETTINGS,
+        cache_dir="resources/codecs",
+    threads: threads_for("code")
+    resources:
+        mem_mb=3000,
+        runtime=120,
+        gpu=0,
+    conda:
+        ENV
+    script:
+        "../scripts/code_masks.py"
+
+
+rule roi_summary:
+    input:
+        **roi_summary_inputs(),
+    output:
+        summary=report(
+            "results/esc50_roi_summary.csv",
+            caption="../report/roi_summary.rst",
+            category="ESC-50",
+        ),
+    log:
+        "results/logs/roi_summary.log",
+    params:
+        models=MASK_MODELS,
+        codecs=ROI_CODECS,
+        folds=MASK_FOLDS,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../scripts/roi_summary.py"
+
+
+localrules:
+    roi_summary,

@@ -1,0 +1,25 @@
+"""Snakemake adapter: code every searched mask of one fold with one codec condition (acom.coding)."""
+
+import pandas as pd
+import torch
+
+from acom.codecs import build_codec
+from acom.coding import code_masked_versions
+from acom.io import write_parquet
+from acom.logs import log_to_file
+from acom.roi import attenuation_gain, search_grids
+
+with log_to_file(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    params = dict(snakemake.params.codec)
+    if "weights" in snakemake.input.keys():  # the checkpoint the workflow downloaded
+        params["weights"] = snakemake.input.weights
+    codec = build_codec(params, snakemake.params.nominal_kbps, cache_dir=snakemake.params.cache_dir)
+    search = snakemake.params.search
+    table = code_masked_versions(pd.read_parquet(snakemake.input.manifest), pd.read_parquet(snakemake.input.masks),
+                                 codec, search_grids(search), floor_gain=attenuation_gain(search.get("attenuation_db")),
+                                 batch_size=params.get("batch_size", 16))
+    table = table.assign(model=snakemake.wildcards.model, codec=snakemake.wildcards.codec,
+                         nominal_kbps=snakemake.params.nominal_kbps)
+    write_parquet(table, snakemake.output.rates)
+    log.info("%d coded versions, mean %.2f kbps", len(table), table["actual_kbps"].mean())

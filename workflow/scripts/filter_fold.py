@@ -1,0 +1,31 @@
+"""Snakemake adapter: filter one fold at one rate with one filter (acom.filters)."""
+
+import functools
+
+import pandas as pd
+import torch
+
+from acom.embed import embed_waveforms, load_model
+from acom.filters import build_filter, filter_fold
+from acom.io import write_parquet
+from acom.logs import log_to_file
+from acom.resample import ClipResampler
+
+with log_to_file(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    params, rate = snakemake.params.filter, int(snakemake.wildcards.rate)
+    embed = masks = None
+    if "masks" in snakemake.input.keys():  # oracle_roi: the fold's best masks
+        masks = pd.read_parquet(snakemake.input.masks)
+    elif snakemake.params.model is not None:  # saliency scores from the model, loaded once
+        model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir)
+        embed = functools.partial(embed_waveforms, model, sample_rate=rate,
+                                  batch_size=snakemake.params.model.get("batch_size", 16),
+                                  resampler=ClipResampler(model.sample_rate))
+    apply = build_filter(params, embed=embed, masks=masks, search_params=snakemake.params.search)
+    clips = pd.read_parquet(snakemake.input.manifest)
+    table = filter_fold(clips, apply, name=snakemake.wildcards.filter, out_dir=snakemake.output.audio)
+    table["actual_kbps"] = clips.set_index("clip_id").loc[table["clip_id"], "actual_kbps"].to_numpy()
+    write_parquet(table, snakemake.output.manifest)
+    log.info("%s: %d clips at %d Hz, mean kept share %.3f", snakemake.wildcards.filter, len(table), rate,
+             table["kept_share"].mean())

@@ -1,0 +1,34 @@
+"""Snakemake adapter: best-mask search for one model and one fold (acom.masks)."""
+
+import functools
+import time
+
+import pandas as pd
+import torch
+
+from acom.embed import embed_waveforms, load_model
+from acom.evaluate import fit_fold_classifier
+from acom.io import write_parquet
+from acom.logs import log_to_file
+from acom.masks import search_masks, search_space
+from acom.resample import ClipResampler
+
+with log_to_file(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    fold, search = int(snakemake.wildcards.fold), snakemake.params.search
+    rate = int(search.get("sample_rate", 16000))
+    train = {int(key[len("train"):]): pd.read_parquet(path) for key, path in snakemake.input.items()
+             if key.startswith("train")}
+    classifier, _ = fit_fold_classifier(train, fold, snakemake.params.classifier, seed=snakemake.params.seed)
+    model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir)
+    embed = functools.partial(embed_waveforms, model, sample_rate=rate, batch_size=int(search.get("batch_size", 32)),
+                              resampler=ClipResampler(model.sample_rate))
+    clips = pd.read_parquet(snakemake.input.manifest)
+    start = time.perf_counter()
+    table = search_masks(clips, embed=embed, classifier=classifier, space=search_space(search), sample_rate=rate,
+                         model_name=snakemake.wildcards.model)
+    elapsed = time.perf_counter() - start
+    write_parquet(table, snakemake.output.masks)
+    log.info("fold %d: %d clips searched in %.1f s (%.2f clips/s); best percentage per clip: %s", fold, len(clips),
+             elapsed, len(clips) / max(elapsed, 1e-9),
+             table[table["best"]]["percentage"].value_counts().sort_index().to_dict())
