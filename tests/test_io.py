@@ -28,3 +28,14 @@ def test_atomic_output_leaves_nothing_when_the_block_fails(tmp_path):
             tmp.write_text("half")
             raise RuntimeError("killed")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_parquet_metadata_round_trips(tmp_path):
+    from acom.io import read_parquet_metadata, write_parquet
+
+    df = pd.DataFrame({"clip_id": ["a", "b"], "embedding": [[1.0, 2.0], [3.0, 4.0]]})
+    write_parquet(df, tmp_path / "m.parquet", metadata={"model": "ast", "max_length": 512})
+    assert read_parquet_metadata(tmp_path / "m.parquet") == {"max_length": 512, "model": "ast"}
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "m.parquet"), df)
+    write_parquet(df, tmp_path / "plain.parquet")
+    assert read_parquet_metadata(tmp_path / "plain.parquet") == {}

@@ -19,17 +19,26 @@ from acom.resample import ClipResampler
 EMBEDDING_COLUMNS = ["clip_id", "fold", "target", "category", "embedding", "probabilities", "top_labels", "top_probs"]
 
 
-def load_model(params: Mapping[str, Any], files: Mapping[str, str], *, cache_dir: str) -> AudioModel:
-    """Build the model of a ``models.<name>`` entry, with the files the workflow downloaded for it
-    (``files``: config key -> local path, e.g. a job's inputs ``weights`` and ``labels``) in place
-    of their null config keys."""
+def load_model(params: Mapping[str, Any], files: Mapping[str, str], *, cache_dir: str,
+               name: str | None = None) -> AudioModel:
+    """Build the model of the ``models.<name>`` entry ``params``, with the files the workflow
+    downloaded for it (``files``: config key -> local path, e.g. a job's inputs ``weights`` and
+    ``labels``) in place of their null config keys. ``name`` makes errors name the exact key."""
     from acom.models import build_model, model_downloads
 
     params = dict(params)
     for key in model_downloads(params):
         if key in files:
             params[key] = files[key]
-    return build_model(params, cache_dir=cache_dir)
+    return build_model(params, cache_dir=cache_dir, name=name)
+
+
+def model_metadata(model: AudioModel, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What an embedding table records about the model that made it (Parquet metadata): the entry's
+    name and type, the model's input rate and embedding size, and the model's own ``metadata``
+    (e.g. AST's ``max_length`` when it is not the published 1024)."""
+    return {"model": name, "type": params["type"], "sample_rate": int(model.sample_rate),
+            "embedding_dim": int(model.embedding_dim), **dict(getattr(model, "metadata", {}) or {})}
 
 
 def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_k: int = 5) -> pd.DataFrame:

@@ -8,10 +8,11 @@ half-written file that a later run could mistake for a finished one.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -42,10 +43,29 @@ def _umask() -> int:
     return mask
 
 
-def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write ``df`` to Parquet atomically, without the pandas index."""
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> None:
+    """Write ``df`` to Parquet atomically, without the pandas index.
+
+    ``metadata`` (JSON-serialisable) is stored in the file's key-value metadata under ``acom``;
+    :func:`read_parquet_metadata` reads it back.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if metadata is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               b"acom": json.dumps(dict(metadata), sort_keys=True).encode()})
     with atomic_output(path) as tmp:
-        df.to_parquet(tmp, index=False, engine="pyarrow")
+        pq.write_table(table, tmp)
+
+
+def read_parquet_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``acom`` metadata a file was written with by :func:`write_parquet` ({} when none)."""
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(path).metadata or {}).get(b"acom")
+    return json.loads(raw) if raw else {}
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:

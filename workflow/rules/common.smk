@@ -95,11 +95,24 @@ def model_rate(name):
 
 
 def model_files(name):
-    """Files model `name` downloads because their config key is null (weights, labels)."""
-    return {
+    """Files model `name` reads: those it downloads because their config key is null (into
+    resources/), and local files its config names (so a new checkpoint reruns its jobs)."""
+    params = model_params(name)
+    downloads = {
         key: f"resources/models/{name}/{filename}"
-        for key, (url, sha256, filename) in model_downloads(model_params(name)).items()
+        for key, (url, sha256, filename) in model_downloads(params).items()
     }
+    local = {
+        key: params[key]
+        for key in ("weights", "labels")
+        if key not in downloads and isinstance(params.get(key), str) and os.path.isfile(params[key])
+    }
+    return {**downloads, **local}
+
+
+def model_resource(name, key, default):
+    """What an embedding job of model `name` asks a scheduler for (models.<name>.resources)."""
+    return model_params(name).get("resources", {}).get(key, default)
 
 
 def model_file_inputs(wildcards):

@@ -16,9 +16,10 @@ rule embed_fold:
         cache_dir="resources/models",
     threads: threads_for("embed", 2)
     resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=0,
+        # Per model (models.<name>.resources): a cluster profile sends gpu: 1 models to GPU nodes.
+        mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),
+        runtime=lambda wildcards: model_resource(wildcards.model, "runtime", 60),
+        gpu=lambda wildcards: model_resource(wildcards.model, "gpu", 0),
     conda:
         ENV
     script:

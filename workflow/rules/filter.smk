@@ -15,7 +15,8 @@ rule filter_fold:
     params:
         # The filter's whole config entry: changing it reruns this filter's jobs and no others.
         filter=lambda wildcards: filter_params(wildcards.filter),
-        model=lambda wildcards: model_params(filter_model(wildcards.filter)) if filter_model(wildcards.filter) else None,
+        model_name=lambda wildcards: filter_model(wildcards.filter),
+        model=lambda wildcards: filter_model(wildcards.filter) and model_params(filter_model(wildcards.filter)),
         search=lambda wildcards: SEARCH_SETTINGS if filter_params(wildcards.filter)["type"] == "oracle_roi" else None,
         cache_dir="resources/models",
     threads: threads_for("filter")

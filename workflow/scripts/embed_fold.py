@@ -5,18 +5,17 @@ import time
 import pandas as pd
 import torch
 
-from acom.embed import embed_clips, load_model
+from acom.embed import embed_clips, load_model, model_metadata
 from acom.io import write_parquet
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
-    params = snakemake.params.model
-    model = load_model(params, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir)
+    params, name = snakemake.params.model, snakemake.wildcards.model
+    model = load_model(params, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir, name=name)
     clips = pd.read_parquet(snakemake.input.manifest)
     start = time.perf_counter()
     table = embed_clips(model, clips, batch_size=params.get("batch_size", 16), top_k=params.get("top_k", 5))
     elapsed = time.perf_counter() - start
-    write_parquet(table, snakemake.output.embeddings)
-    log.info("%s: %d clips in %.1f s (%.1f clips/s)", snakemake.wildcards.model, len(table), elapsed,
-             len(table) / max(elapsed, 1e-9))
+    write_parquet(table, snakemake.output.embeddings, metadata=model_metadata(model, name, params))
+    log.info("%s: %d clips in %.1f s (%.1f clips/s)", name, len(table), elapsed, len(table) / max(elapsed, 1e-9))

@@ -18,7 +18,8 @@ with log_to_file(snakemake.log[0]) as log:
     if "masks" in snakemake.input.keys():  # oracle_roi: the fold's best masks
         masks = pd.read_parquet(snakemake.input.masks)
     elif snakemake.params.model is not None:  # saliency scores from the model, loaded once
-        model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir)
+        model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir,
+                           name=snakemake.params.model_name)
         embed = functools.partial(embed_waveforms, model, sample_rate=rate,
                                   batch_size=snakemake.params.model.get("batch_size", 16),
                                   resampler=ClipResampler(model.sample_rate))

@@ -20,7 +20,8 @@ with log_to_file(snakemake.log[0]) as log:
     train = {int(key[len("train"):]): pd.read_parquet(path) for key, path in snakemake.input.items()
              if key.startswith("train")}
     classifier, _ = fit_fold_classifier(train, fold, snakemake.params.classifier, seed=snakemake.params.seed)
-    model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir)
+    model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir,
+                       name=snakemake.wildcards.model)
     embed = functools.partial(embed_waveforms, model, sample_rate=rate, batch_size=int(search.get("batch_size", 32)),
                               resampler=ClipResampler(model.sample_rate))
     clips = pd.read_parquet(snakemake.input.manifest)

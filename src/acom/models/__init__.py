@@ -3,29 +3,58 @@
 Adding a model: write ``acom/models/<name>.py`` with a class satisfying
 :class:`acom.models.base.AudioModel`, add a builder to ``_BUILDERS`` and, if the model has a fixed
 input rate, to ``_FIXED_RATES``; then add a ``models.<name>`` entry with ``type: <name>`` to the
-config. Heavy imports (torch, librosa) happen inside builders so the Snakefile can import this
-module cheaply to plan the DAG.
+config. Heavy imports (torch, librosa, transformers) happen inside builders so the Snakefile can
+import this module cheaply to plan the DAG. A builder receives the entry's parameters, the download
+cache folder and the entry's config key prefix (``models.<name>``) for its error messages.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from acom.models.base import AudioModel, ModelOutput
 
-__all__ = ["AudioModel", "ModelOutput", "MODEL_TYPES", "build_model", "model_downloads", "model_sample_rate"]
+__all__ = [
+    "AUTOCAST_MODES",
+    "MODEL_TYPES",
+    "AudioModel",
+    "ModelOutput",
+    "autocast_dtype",
+    "build_model",
+    "model_downloads",
+    "model_sample_rate",
+]
+
+#: Values of a model entry's ``autocast`` key: mixed precision on CUDA only (CPU always runs float32).
+AUTOCAST_MODES = ("none", "bf16", "fp16")
 
 
-def _build_mfcc(params: Mapping[str, Any], cache_dir: Path) -> AudioModel:
+def autocast_dtype(mode: str | None, device: Any, *, config_key: str = "autocast"):
+    """The torch dtype to autocast to on ``device``, or None: ``mode`` (``none``, ``bf16``, ``fp16``;
+    null means none) applies only on CUDA, so a CPU run stays float32 and deterministic."""
+    mode = "none" if mode in (None, False) else str(mode)
+    if mode not in AUTOCAST_MODES:
+        raise ValueError(f"{config_key}: expected one of {list(AUTOCAST_MODES)}, got {mode!r}")
+    if mode == "none":
+        return None
+    import torch
+
+    if torch.device(device).type != "cuda":
+        return None
+    return torch.bfloat16 if mode == "bf16" else torch.float16
+
+
+def _build_mfcc(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
     from acom.models.mfcc import MFCCStats
 
     keys = ("sample_rate", "n_mfcc", "n_mels", "n_fft", "hop_length", "fmin", "fmax")
     return MFCCStats(**{k: params[k] for k in keys if k in params})
 
 
-def _build_efficientat_mn04(params: Mapping[str, Any], cache_dir: Path) -> AudioModel:
+def _build_efficientat_mn04(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
     from acom.models import efficientat
 
     labels = None
@@ -43,11 +72,25 @@ def _build_efficientat_mn04(params: Mapping[str, Any], cache_dir: Path) -> Audio
     )
 
 
-_BUILDERS: dict[str, Callable[[Mapping[str, Any], Path], AudioModel]] = {
+def _build_ast(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
+    from acom.models import ast
+
+    return ast.build_ast(params, config_key=config_key)
+
+
+def _build_beats(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
+    from acom.models import beats
+
+    return beats.build_beats(params, cache_dir=cache_dir, config_key=config_key)
+
+
+_BUILDERS: dict[str, Callable[[Mapping[str, Any], Path, str], AudioModel]] = {
     "mfcc": _build_mfcc,
     "efficientat_mn04": _build_efficientat_mn04,
+    "ast": _build_ast,
+    "beats": _build_beats,
 }
-_FIXED_RATES = {"efficientat_mn04": 32000}
+_FIXED_RATES = {"efficientat_mn04": 32000, "ast": 16000, "beats": 16000}
 
 MODEL_TYPES = tuple(sorted(_BUILDERS))
 
@@ -74,8 +117,18 @@ def model_downloads(params: Mapping[str, Any]) -> dict[str, tuple[str, str, str]
 
     The workflow downloads each once into ``resources/models/<model>/`` (a rule of its own, so
     parallel jobs never race on it) and passes the local path under the same key.
+
+    AST loads through transformers' own Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE``), so it
+    needs no download here. BEATs checkpoints have no sha256-pinned source: ``weights`` must be a
+    local file; only the AudioSet label names (for fine-tuned checkpoints with a head) are fetched.
     """
-    if params["type"] != "efficientat_mn04" or params.get("init", "pretrained") == "random":
+    if params.get("init", "pretrained") == "random":
+        return {}
+    if params["type"] == "beats":
+        if params.get("labels") is None:
+            return {"labels": (AUDIOSET_LABELS_URL, AUDIOSET_LABELS_SHA256, "class_labels_indices.csv")}
+        return {}
+    if params["type"] != "efficientat_mn04":
         return {}
     sources = {
         "weights": (MN04_URL, MN04_SHA256, MN04_FILENAME),
@@ -95,9 +148,15 @@ def read_audioset_labels(path: str | os.PathLike | None, *, cache_dir: Path) -> 
     return read_labels_csv(path)
 
 
-def build_model(params: Mapping[str, Any], *, cache_dir: str | os.PathLike) -> AudioModel:
-    """Build the model configured by ``params`` (a ``models.<name>`` entry with a ``type``)."""
+def build_model(
+    params: Mapping[str, Any], *, cache_dir: str | os.PathLike, name: str | None = None
+) -> AudioModel:
+    """Build the model configured by ``params`` (a ``models.<name>`` entry with a ``type``).
+
+    ``name`` is the entry's name in the config, used so errors name the exact key to fix
+    (``models.<name>.weights``); without it they name ``models.<type>``.
+    """
     kind = params["type"]
     if kind not in _BUILDERS:
         raise ValueError(f"unknown model type {kind!r}; known: {list(MODEL_TYPES)}")
-    return _BUILDERS[kind](params, Path(cache_dir))
+    return _BUILDERS[kind](params, Path(cache_dir), f"models.{name or kind}")
