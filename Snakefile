@@ -18,6 +18,7 @@ include: "workflow/rules/codec.smk"
 include: "workflow/rules/masks.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -25,4 +26,8 @@ rule all:
         "results/esc50_summary.csv",
         branch(CODED, then="results/esc50_codec_quality.csv"),
         branch(MASK_MODELS and ROI_CODECS, then="results/esc50_roi_summary.csv"),
+        "results/esc50_accuracy_drop.csv",
+        rules.plot_results.output,
+        CONFUSION_PLOTS,
+        "results/listen",
     default_target: True

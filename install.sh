@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install everything acom needs into ./.venv: the system library libopus0 (Debian package, for
-# opuslib), then the pinned Python stack and the acom package itself (editable).
+# Install everything acom needs into ./.venv: the Debian packages below (libopus0 for opuslib, headless
+# chromium for the listening-page checks), then the pinned Python stack and the acom package itself (editable).
 # Usage: ./install.sh            (PYTHON=/path/to/python3.11 ./install.sh to choose the interpreter)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,8 +11,10 @@ import sys
 sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
-# System packages: libopus0 is what opuslib loads at import time.
-system_packages=(libopus0)
+# System packages: libopus0 is what opuslib loads at import time; chromium (headless) checks that the
+# listening page's audio decodes in a real browser and takes its screenshot; fonts-dejavu-core gives
+# headless Chromium a font, without which its screenshots show no text at all.
+system_packages=(libopus0 chromium fonts-dejavu-core)
 missing=()
 for pkg in "${system_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -27,10 +27,11 @@ def config():
 def test_default_config_and_overlays_are_valid(config):
     validate(copy.deepcopy(config), SCHEMA)
     check_config(config)
-    for overlay in ("synthetic", "shared"):
-        with open(REPO / "tests" / "configs" / f"{overlay}.yaml") as fh:
-            merged = copy.deepcopy(config)
-            update_config(merged, yaml.safe_load(fh))  # as Snakemake merges --configfile overlays
+    for overlays in (["synthetic"], ["shared"], ["synthetic", "roi"]):
+        merged = copy.deepcopy(config)
+        for overlay in overlays:
+            with open(REPO / "tests" / "configs" / f"{overlay}.yaml") as fh:
+                update_config(merged, yaml.safe_load(fh))  # as Snakemake merges --configfile overlays
         validate(merged, SCHEMA)
         check_config(merged)
 
@@ -41,6 +42,11 @@ def test_default_config_and_overlays_are_valid(config):
     (lambda c: c["datasets"]["esc50"].update(folds=[1, 6]), "6"),
     (lambda c: c["classifiers"]["logreg"].update(C=-1), "-1"),
     (lambda c: c["models"]["efficientat_mn04"].update(device="gpu"), "gpu"),
+    (lambda c: c["filters"]["frame_energy_p50"].update(percentage=120), "120"),  # percentage over 100
+    (lambda c: c["filters"]["lowpass_4000"].update(type="notch"), "notch"),
+    (lambda c: c["filters"].update(none={"type": "lowpass", "cutoff_hz": 100}), "none"),  # reserved name
+    (lambda c: c["mask_search"].update(percentages=[0, 50]), "0"),
+    (lambda c: c["models"]["ast"].update(autocast="int8"), "int8"),
 ])
 def test_schema_names_the_bad_key_or_value(config, mutate, expected):
     mutate(config)
@@ -50,14 +56,22 @@ def test_schema_names_the_bad_key_or_value(config, mutate, expected):
 
 
 def test_cross_references_are_checked(config):
-    config["evaluation"]["models"].append("beats")
+    config["evaluation"]["models"].append("panns")
     config["evaluation"]["codecs"].append("lyra")
     config["codecs"]["encodec24"]["bitrates_kbps"].append(5)
+    config["evaluation"]["filters"].append("denoise")
+    config["filters"]["oracle_roi"]["model"] = "panns"
+    config["filters"]["highpass_500"].pop("cutoff_hz")
+    config["mask_search"]["codecs"] = ["opus_17"]
     with pytest.raises(ValueError) as err:
         check_config(config)
     message = str(err.value)
-    assert "evaluation.models lists 'beats'" in message and "evaluation.codecs lists 'lyra'" in message
+    assert "evaluation.models lists 'panns'" in message and "evaluation.codecs lists 'lyra'" in message
     assert "codecs.encodec24.bitrates_kbps: encodec24 has no 5 kbps mode" in message
+    assert "evaluation.filters lists 'denoise'" in message
+    assert "filters.oracle_roi: oracle_roi with its masks needs model: one of" in message
+    assert "filters.highpass_500: a highpass filter needs cutoff_hz" in message
+    assert "mask_search.codecs: 'opus_17' is not a configured codec bitrate" in message
 
 
 def test_snakemake_stops_on_a_bad_config_with_the_key_in_the_message(tmp_path):

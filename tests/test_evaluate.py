@@ -94,3 +94,34 @@ def test_summary_is_the_aggregation_of_the_per_fold_table():
 
 def test_pcm_kbps():
     assert pcm_kbps(16000) == 256.0 and pcm_kbps(44100, 16, 2) == 1411.2
+
+
+def test_per_class_recall_and_confusion_match_an_independent_computation():
+    tables = _tables(np.random.default_rng(3), noise=3.0)
+    predictions, metrics = evaluate_folds(tables, tables, {"type": "logreg"}, seed=0)
+    for row in metrics.itertuples():
+        group = predictions[predictions["fold"] == row.fold]
+        y, p = group["target"].to_numpy(), group["predicted"].to_numpy()
+        assert row.classes == [0, 1, 2, 3]
+        confusion = np.array(row.confusion)
+        for i in range(4):
+            for j in range(4):
+                assert confusion[i, j] == np.sum((y == i) & (p == j))
+            assert row.per_class_recall[i] == pytest.approx(np.mean(p[y == i] == i))
+        assert confusion.trace() / confusion.sum() == pytest.approx(row.accuracy)
+
+
+def test_mlp_probe_is_seeded_and_learns():
+    tables = _tables(np.random.default_rng(4), per_class=30, noise=1.0)
+    params = {"type": "mlp", "hidden_units": 32, "max_iter": 200}
+    a, metrics = evaluate_folds(tables, tables, params, seed=0)
+    b, _ = evaluate_folds(tables, tables, params, seed=0)
+    c, _ = evaluate_folds(tables, tables, params, seed=1)
+    np.testing.assert_array_equal(np.stack(a["probabilities"]), np.stack(b["probabilities"]))
+    assert not np.array_equal(np.stack(a["probabilities"]), np.stack(c["probabilities"]))
+    assert metrics["accuracy"].mean() > 0.8
+    from acom.evaluate import make_classifier
+
+    mlp = make_classifier(params, seed=0)[-1]
+    # Early stopping holds out part of the training data it is given: never the test fold.
+    assert mlp.early_stopping and mlp.validation_fraction == 0.1

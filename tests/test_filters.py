@@ -309,3 +309,12 @@ def test_oracle_filter_applies_each_clips_best_mask_at_any_rate():
         y, axis, kept = oracle("c", x, sr)  # no best mask: unchanged
         assert axis == "none" and kept == 1.0 and np.array_equal(y, x)
     assert grid_from_params("freq", search["freq"]).n_bands == 32
+
+
+def test_filter_errors_name_the_filter_the_file_and_the_rate(tmp_path):
+    path = tmp_path / "c.flac"
+    sf.write(path, tone(1000, sr=8000), 8000, subtype="PCM_16")
+    clips = pd.DataFrame([{"clip_id": "c", "fold": 1, "target": 0, "category": "tone", "path": str(path)}])
+    lowpass = build_filter({"type": "lowpass", "cutoff_hz": 4000, "order": 8})
+    with pytest.raises(ValueError, match=r"filters\.lowpass_4000 on .*c\.flac \(8000 Hz\): lowpass cutoff 4000"):
+        filter_fold(clips, lowpass, name="lowpass_4000", out_dir=tmp_path / "out")

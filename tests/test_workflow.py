@@ -15,6 +15,7 @@ import soundfile as sf
 import yaml
 
 from acom.evaluate import PER_FOLD_COLUMNS, SUMMARY_COLUMNS
+from acom.io import read_parquet_metadata
 from conftest import REPO, SHARED_ESC50, SHARED_MN04, require_shared
 
 pytestmark = pytest.mark.workflow
@@ -58,12 +59,13 @@ def test_synthetic_summary(synthetic_run):
     summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
     assert list(summary.columns) == SUMMARY_COLUMNS
     # One row per model x train condition x codec condition.
-    assert len(summary) == 2 * 2 * 4
+    assert len(summary) == 4 * 2 * 4
     for (model, train), group in summary.groupby(["model", "train_condition"]):
         assert sorted(group["codec"]) == SYNTHETIC_CODECS, (model, train)
-    assert set(summary["model"]) == {"efficientat_mn04", "mfcc"}
+    assert set(summary["model"]) == {"efficientat_mn04", "mfcc", "ast", "beats"}
     assert set(summary["train_condition"]) == {"clean", "matched"}
     assert (summary["n_folds"] == 3).all() and (summary["n_clips"] == 60).all()
+    assert (summary["classifier"] == "logreg").all()
     rows = summary.set_index(["model", "train_condition", "codec"])
     # Uncoded 16-bit PCM at each model's rate: mfcc 16 kHz, mn04 32 kHz.
     assert rows.loc[("mfcc", "clean", "none"), "actual_kbps"] == 256.0
@@ -84,7 +86,7 @@ def test_synthetic_summary(synthetic_run):
 def test_synthetic_summary_equals_aggregation_of_per_fold_table(synthetic_run):
     workdir, _ = synthetic_run
     per_fold = pd.read_csv(workdir / "results" / "esc50_per_fold.csv")
-    assert list(per_fold.columns) == PER_FOLD_COLUMNS and len(per_fold) == 16 * 3
+    assert list(per_fold.columns) == PER_FOLD_COLUMNS and len(per_fold) == 32 * 3
     summary = pd.read_csv(workdir / "results" / "esc50_summary.csv").set_index(["model", "train_condition", "codec"])
     for key, group in per_fold.groupby(["model", "train_condition", "codec"]):
         assert summary.loc[key, "accuracy_mean"] == pytest.approx(group["accuracy"].mean())
@@ -110,6 +112,13 @@ def test_synthetic_intermediate_artifacts(synthetic_run):
     assert len(emb["embedding"][0]) == 384 and len(emb["probabilities"][0]) == 527 and len(emb["top_labels"][0]) == 5
     emb = pd.read_parquet(workdir / "results/esc50/embeddings/mfcc/none/opus_6/fold2.parquet")
     assert len(emb["embedding"][0]) == 160 and emb["probabilities"].isna().all()
+    # AST and BEATs (tiny, random init): the embedding tables say how the clips were fitted to the model.
+    for model, dim, key, value in (("ast", 64, "max_length", 512), ("beats", 64, "clip_seconds", 5.0)):
+        path = workdir / f"results/esc50/embeddings/{model}/none/encodec24_1.5/fold1.parquet"
+        emb = pd.read_parquet(path)
+        assert len(emb) == 20 and len(emb["embedding"][0]) == dim and len(emb["probabilities"][0]) == 527
+        meta = read_parquet_metadata(path)
+        assert meta["model"] == model and meta["type"] == model and meta[key] == value and meta["init"] == "random"
 
 
 def test_synthetic_codec_artifacts(synthetic_run):
@@ -132,6 +141,56 @@ def test_synthetic_codec_artifacts(synthetic_run):
     assert (quality["n_clips"] == 60).all()
     assert quality.loc["opus_16", "si_snr_mean"] > quality.loc["opus_6", "si_snr_mean"]
     assert quality.loc["opus_16", "mel_distance_mean"] < quality.loc["opus_6", "mel_distance_mean"]
+
+
+def test_synthetic_per_fold_metrics_hold_recall_and_confusion(synthetic_run):
+    workdir, _ = synthetic_run
+    metrics = pd.read_parquet(workdir / "results/esc50/metrics/mfcc/logreg/clean/none/opus_6.parquet")
+    predictions = pd.read_parquet(workdir / "results/esc50/predictions/mfcc/logreg/clean/none/opus_6.parquet")
+    for row in metrics.itertuples():
+        fold = predictions[predictions["fold"] == row.fold]
+        confusion = np.stack(row.confusion)
+        assert confusion.sum() == row.n_clips == len(fold) and list(row.classes) == [0, 1, 2, 3, 4]
+        for i, target in enumerate(row.classes):
+            truth = fold[fold["target"] == target]
+            assert row.per_class_recall[i] == pytest.approx(np.mean(truth["predicted"] == target))
+            assert confusion[i].tolist() == [int(np.sum(truth["predicted"] == c)) for c in row.classes]
+
+
+def test_synthetic_report_plots_comparisons_and_listening_page(synthetic_run, tmp_path):
+    from acom.listen import audio_problems, browser_audio_report, find_chromium, screenshot
+
+    workdir, config = synthetic_run
+    plots = workdir / "results" / "plots"
+    for model in ("mfcc", "efficientat_mn04", "ast", "beats"):
+        for train in ("clean", "matched"):
+            for ext in ("png", "svg"):
+                assert (plots / "rate_accuracy" / f"{model}_logreg_{train}.{ext}").stat().st_size > 1000
+    svg = (plots / "rate_accuracy" / "mfcc_logreg_clean.svg").read_text()
+    assert "opus" in svg and "encodec24" in svg
+    assert (plots / "rate_distortion.png").is_file()
+    assert (plots / "confusion/efficientat_mn04/logreg/clean/none/opus_6.png").is_file()
+    drop = pd.read_csv(workdir / "results" / "esc50_accuracy_drop.csv")
+    summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
+    assert len(drop) == len(summary)
+    clean = drop[(drop["filter"] == "none") & (drop["codec"] == "none")]
+    assert (clean["accuracy_delta"] == 0).all()
+    delta = pd.read_csv(workdir / "results" / "esc50_delta_rate.csv")
+    assert set(delta["reference"]) == {"none/opus"} and set(delta["test"]) == {"none/encodec24"}
+    # The listening page: 4 clips x (original + 3 codec conditions), every file plays in a browser.
+    page = workdir / "results" / "listen" / "index.html"
+    html = page.read_text()
+    assert html.count("<audio") == 4 * 4 and "opus 6 kbps" in html and "encodec24 1.5 kbps" in html
+    if find_chromium() is None:
+        pytest.skip("no chromium binary: the browser check of the listening page needs Debian's chromium")
+    report, settled = browser_audio_report(page)
+    assert settled and len(report) == 16
+    assert audio_problems(report, settled=settled) == []
+    shot = screenshot(page, tmp_path / "listen.png")
+    assert shot.stat().st_size > 10000
+    # snakemake --report embeds the tables and plots.
+    snakemake(workdir, "--report", str(workdir / "results" / "report.html"), configfiles=[config])
+    assert (workdir / "results" / "report.html").stat().st_size > 100000
 
 
 def test_second_run_has_nothing_to_do_and_one_model_change_reruns_only_it(synthetic_run, tmp_path):
@@ -245,7 +304,7 @@ def test_real_esc10_subset_end_to_end(tmp_path):
                                         "weights": str(SHARED_MN04 / "mn04_as_mAP_432.pt"),
                                         "labels": str(SHARED_MN04 / "audioset_class_labels_indices.csv")}},
         "codecs": {"opus": {"type": "opus", "bitrates_kbps": [6, 16]}},
-        "evaluation": {"models": ["mfcc", "efficientat_mn04"], "classifiers": ["logreg"], "codecs": ["opus"],
+        "evaluation": {"models": ["mfcc", "efficientat_mn04"], "classifiers": ["logreg", "mlp"], "codecs": ["opus"],
                        "train_conditions": ["clean"], "filters": []},
         # The real model's best masks on one fold, on a coarse grid (CI time).
         "mask_search": {"models": ["efficientat_mn04"], "folds": [1], "percentages": [25, 50, 75],
@@ -254,9 +313,12 @@ def test_real_esc10_subset_end_to_end(tmp_path):
     }))
     snakemake(tmp_path, "results/esc50_summary.csv", "results/esc50_roi_summary.csv", configfiles=[overlay])
     table = pd.read_csv(tmp_path / "results" / "esc50_summary.csv")
-    assert (table["n_clips"] == 100).all()
+    assert (table["n_clips"] == 100).all() and len(table) == 2 * 3 * 2
+    # The MLP probe (early stopping on the training folds) learns the real embeddings too.
+    mlp = table[(table["classifier"] == "mlp") & (table["codec"] == "none")].set_index("model")
+    assert mlp.loc["efficientat_mn04", "accuracy_mean"] >= 0.7
+    table = table[table["classifier"] == "logreg"]
     coded = table[table["codec"] == "opus_6"].set_index("model")
-    assert len(table) == 2 * 3
     summary = table[table["codec"] == "none"].set_index("model")
     # Opus at 6 kbps (VBR) on real clips: spends at most its target, and costs the model accuracy.
     assert (coded["actual_kbps"] < 6.0).all()

@@ -32,6 +32,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     for name, params in config.get("codecs", {}).items():
         problems.extend(check_codec_config(name, params))
     problems.extend(check_filter_config(config))
+    problems.extend(check_report_config(config))
     esc50 = config["datasets"]["esc50"]
     if esc50.get("root") is not None and esc50.get("synthetic"):
         problems.append("datasets.esc50: set either root (a local copy) or synthetic, not both")
@@ -72,12 +73,35 @@ def check_filter_config(config: Mapping[str, Any]) -> list[str]:
         if fold not in config["datasets"]["esc50"]["folds"]:
             problems.append(f"mask_search.folds: fold {fold} is not among datasets.esc50.folds")
     for condition in search.get("codecs", []):
-        try:
-            codec, kbps = parse_condition(condition)
-        except ValueError as err:
-            problems.append(f"mask_search.codecs: {err}")
-            continue
-        if codec not in config.get("codecs", {}) or kbps not in config["codecs"][codec]["bitrates_kbps"]:
+        if not _is_coded_condition(config, condition):
             problems.append(f"mask_search.codecs: {condition!r} is not a configured codec bitrate "
                             f"(codecs.<name>.bitrates_kbps)")
+    return problems
+
+
+def _is_coded_condition(config: Mapping[str, Any], condition: str) -> bool:
+    """Whether ``condition`` (``<codec>_<kbps>``) is a configured bitrate of a configured codec."""
+    try:
+        codec, kbps = parse_condition(condition)
+    except ValueError:
+        return False
+    return codec in config.get("codecs", {}) and kbps in config["codecs"][codec]["bitrates_kbps"]
+
+
+def check_report_config(config: Mapping[str, Any]) -> list[str]:
+    """Problems with the conditions the ``report`` section names."""
+    problems, report = [], config.get("report", {})
+    for i, entry in enumerate(report.get("confusion", [])):
+        key = f"report.confusion[{i}]"
+        if entry["model"] not in config["models"]:
+            problems.append(f"{key}.model: {entry['model']!r} has no entry under models")
+        if entry["classifier"] not in config["classifiers"]:
+            problems.append(f"{key}.classifier: {entry['classifier']!r} has no entry under classifiers")
+        if entry["filter"] != "none" and entry["filter"] not in config.get("filters", {}):
+            problems.append(f"{key}.filter: {entry['filter']!r} is neither none nor a filters entry")
+        if entry["codec"] != "none" and not _is_coded_condition(config, entry["codec"]):
+            problems.append(f"{key}.codec: {entry['codec']!r} is neither none nor a configured codec bitrate")
+    listen = report.get("listen", {})
+    if listen.get("classifier", "logreg") not in config["classifiers"]:
+        problems.append(f"report.listen.classifier: {listen.get('classifier')!r} has no entry under classifiers")
     return problems

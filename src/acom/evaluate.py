@@ -13,13 +13,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from acom.embed import embedding_matrix
 
-CLASSIFIER_TYPES = ("logreg",)
+CLASSIFIER_TYPES = ("logreg", "mlp")
 CONDITION_KEYS = ["model", "classifier", "train_condition", "filter", "codec", "nominal_kbps"]
 PER_FOLD_COLUMNS = CONDITION_KEYS + ["fold", "actual_kbps", "accuracy", "macro_f1", "n_train", "n_clips"]
 SUMMARY_COLUMNS = CONDITION_KEYS + [
@@ -39,6 +40,18 @@ def make_classifier(params: Mapping[str, Any], *, seed: int) -> Pipeline:
             StandardScaler(),
             LogisticRegression(C=float(params.get("C", 1.0)), max_iter=int(params.get("max_iter", 5000)),
                                random_state=seed),
+        )
+    if kind == "mlp":
+        # HEAR-style shallow probe: one hidden layer, Adam, early stopping on a validation split
+        # that sklearn draws (stratified, seeded) from the training data, i.e. the training folds only.
+        return make_pipeline(
+            StandardScaler(),
+            MLPClassifier(hidden_layer_sizes=(int(params.get("hidden_units", 1024)),),
+                          alpha=float(params.get("alpha", 1e-4)),
+                          learning_rate_init=float(params.get("learning_rate", 1e-3)),
+                          max_iter=int(params.get("max_iter", 500)), early_stopping=True,
+                          validation_fraction=float(params.get("validation_fraction", 0.1)),
+                          n_iter_no_change=int(params.get("patience", 20)), random_state=seed),
         )
     raise ValueError(f"unknown classifier type {kind!r}; known: {list(CLASSIFIER_TYPES)}")
 
@@ -94,12 +107,19 @@ def evaluate_folds(
             "correct": predicted == y,
             "probabilities": [row.astype(np.float32).tolist() for row in proba],
         }))
+        labels = np.union1d(classes, y)
         metrics.append({
             "fold": test_fold,
             "accuracy": float(accuracy_score(y, predicted)),
             "macro_f1": float(f1_score(y, predicted, average="macro", labels=classes, zero_division=0)),
             "n_train": int(len(train)),
             "n_clips": int(len(test)),
+            # Per class (in ``classes`` order): recall (NaN for a class without test clips) and the
+            # confusion matrix, rows true class, columns predicted class.
+            "classes": labels.tolist(),
+            "per_class_recall": recall_score(y, predicted, labels=labels, average=None,
+                                             zero_division=np.nan).tolist(),
+            "confusion": confusion_matrix(y, predicted, labels=labels).tolist(),
         })
     return pd.concat(predictions, ignore_index=True), pd.DataFrame(metrics)
 

@@ -288,9 +288,92 @@ def classify_inputs(wildcards):
 
 def summary_inputs():
     return [
-        f"results/esc50/metrics/{model}/{classifier}/{train}/{filter}/{codec}.csv"
+        f"results/esc50/metrics/{model}/{classifier}/{train}/{filter}/{codec}.parquet"
         for model in MODELS
         for classifier in CLASSIFIERS
         for train in TRAIN_CONDITIONS
         for filter, codec in CONDITIONS
     ]
+
+
+# --- report ---------------------------------------------------------------------------------------
+REPORT = config.get("report", {})
+# (model, classifier, train_condition) -> file stem of its rate-accuracy plot.
+RATE_ACCURACY_PLOTS = [
+    ((model, classifier, train), f"results/plots/rate_accuracy/{model}_{classifier}_{train}")
+    for model in MODELS
+    for classifier in CLASSIFIERS
+    for train in TRAIN_CONDITIONS
+]
+CONFUSION_PLOTS = [
+    "results/plots/confusion/{model}/{classifier}/{train_condition}/{filter}/{codec}.png".format(**entry)
+    for entry in REPORT.get("confusion", [])
+]
+LISTEN = REPORT.get("listen", {})
+# The listening page plays the clips at the highest rate any evaluated model hears them.
+LISTEN_RATE = max(model_rate(model) for model in MODELS)
+LISTEN_CONDITIONS = (
+    [("original", "none", "none")]
+    + [(filter, filter, "none") for filter in FILTERS]
+    + [(f"{parse_condition(coded)[0]} {parse_condition(coded)[1]:g} kbps", "none", coded) for coded in CODED]
+)
+LISTEN_PREDICTIONS = [
+    (model, filter, codec) for model in MODELS for label, filter, codec in LISTEN_CONDITIONS
+]
+
+
+def plot_inputs(wildcards):
+    inputs = {"summary": "results/esc50_summary.csv"}
+    if CODED:
+        inputs["quality"] = "results/esc50_codec_quality.csv"
+    return inputs
+
+
+def plot_outputs():
+    """Named outputs of the plot rule: PNG (in the report) and SVG of every figure."""
+    outputs = {}
+    for (model, classifier, train), stem in RATE_ACCURACY_PLOTS:
+        key = f"{model}_{classifier}_{train}"
+        outputs[f"{key}_png"] = report(
+            f"{stem}.png",
+            caption="../report/rate_accuracy.rst",
+            category="Plots",
+            subcategory="rate-accuracy",
+            labels={"model": model, "classifier": classifier, "protocol": train},
+        )
+        outputs[f"{key}_svg"] = f"{stem}.svg"
+    if CODED:
+        outputs["rate_distortion_png"] = report(
+            "results/plots/rate_distortion.png",
+            caption="../report/rate_distortion.rst",
+            category="Plots",
+            subcategory="rate-distortion",
+        )
+        outputs["rate_distortion_svg"] = "results/plots/rate_distortion.svg"
+    return outputs
+
+
+def listen_conditions():
+    """Each row of the listening page: its label, filter, codec and per-fold manifests."""
+    return [
+        {
+            "label": label,
+            "filter": filter,
+            "codec": codec,
+            "manifests": [condition_audio(filter, codec, LISTEN_RATE, fold)[0] for fold in FOLDS],
+        }
+        for label, filter, codec in LISTEN_CONDITIONS
+    ]
+
+
+def listen_inputs(wildcards):
+    classifier = LISTEN.get("classifier", CLASSIFIERS[0])
+    train = LISTEN.get("train_condition", TRAIN_CONDITIONS[0])
+    return {
+        "manifest": "results/esc50/manifest.parquet",
+        "audio": [path for condition in listen_conditions() for path in condition["manifests"]],
+        "predictions": [
+            f"results/esc50/predictions/{model}/{classifier}/{train}/{filter}/{codec}.parquet"
+            for model, filter, codec in LISTEN_PREDICTIONS
+        ],
+    }

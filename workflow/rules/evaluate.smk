@@ -6,7 +6,7 @@ rule classify:
         unpack(classify_inputs),
     output:
         predictions="results/esc50/predictions/{model}/{classifier}/{train_condition}/{filter}/{codec}.parquet",
-        metrics="results/esc50/metrics/{model}/{classifier}/{train_condition}/{filter}/{codec}.csv",
+        metrics="results/esc50/metrics/{model}/{classifier}/{train_condition}/{filter}/{codec}.parquet",
     log:
         "results/logs/classify/{model}/{classifier}/{train_condition}/{filter}/{codec}.log",
     benchmark:

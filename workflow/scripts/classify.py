@@ -3,7 +3,7 @@
 import pandas as pd
 
 from acom.evaluate import evaluate_folds
-from acom.io import write_csv, write_parquet
+from acom.io import write_parquet
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:
@@ -21,5 +21,5 @@ with log_to_file(snakemake.log[0]) as log:
     metrics = metrics.assign(**condition, actual_kbps=metrics["fold"].map(kbps))
     predictions = predictions.assign(**condition)
     write_parquet(predictions, snakemake.output.predictions)
-    write_csv(metrics, snakemake.output.metrics)
+    write_parquet(metrics, snakemake.output.metrics)
     log.info("accuracy per fold: %s", dict(zip(metrics["fold"], metrics["accuracy"].round(4))))

@@ -1,0 +1,17 @@
+"""Snakemake adapter: accuracy drop against the clean reference and delta rates between curves
+(acom.deltarate), computed from the summary."""
+
+import pandas as pd
+
+from acom.deltarate import accuracy_drop, delta_rate_table
+from acom.io import write_csv
+from acom.logs import log_to_file
+from acom.report import comparison_pairs
+
+with log_to_file(snakemake.log[0]) as log:
+    summary = pd.read_csv(snakemake.input.summary)
+    write_csv(accuracy_drop(summary), snakemake.output.accuracy_drop)
+    pairs = comparison_pairs(snakemake.params.filters, snakemake.params.codec_families)
+    table = delta_rate_table(summary, pairs)
+    write_csv(table, snakemake.output.delta_rate)
+    log.info("delta rates:\n%s", table.to_string())
