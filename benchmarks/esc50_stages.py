@@ -43,8 +43,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Self
 
 from bench_common import limited_threads, write_table
 
@@ -140,7 +141,7 @@ def run_workflow(workdir: Path, config_files: list[Path]) -> dict:
     log_path = workdir / RUN_LOG
     start = time.perf_counter()
     with open(log_path, "w") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
     wall = time.perf_counter() - start
     text = log_path.read_text()
     if proc.returncode != 0:
@@ -192,7 +193,7 @@ class Stopwatch:
     def __init__(self) -> None:
         self.seconds = 0.0
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Self:
         self._start = time.perf_counter()
         return self
 

@@ -162,8 +162,8 @@ def reference_run():
         logits, embeddings = model.forward_batch(waves)
     batch = model.embed(waves.numpy())  # 6 clips in chunks of 4 + 2
     singles = [model.embed(w[None]) for w in waves.numpy()]
-    return dict(reference=reference, model=model, mels=mels, logits=logits, embeddings=embeddings,
-                batch=batch, singles=singles)
+    return {"reference": reference, "model": model, "mels": mels, "logits": logits, "embeddings": embeddings,
+            "batch": batch, "singles": singles}
 
 
 @needs_shared

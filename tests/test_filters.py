@@ -13,11 +13,11 @@ from acom.filters import build_filter, butterworth, filter_fold
 from acom.masks import MASK_COLUMNS, SearchSpace, candidate_regions, mark_best, occlusion_saliency, search_masks
 from acom.roi import (
     FreqGrid,
-    grid_from_params,
     TimeGrid,
     attenuation_gain,
     bin_bands,
     bin_frequencies,
+    grid_from_params,
     select_units,
     units_to_keep,
     window_starts,

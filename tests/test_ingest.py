@@ -75,7 +75,7 @@ def test_every_problem_is_reported_at_once(corpus):
 
 
 def test_duplicate_clip_ids_and_unknown_folds_are_rejected(tmp_path, corpus):
-    root, meta = corpus
+    _, meta = corpus
     dup = pd.concat([meta, meta.iloc[:1]])
     dup.to_csv(tmp_path / "dup.csv", index=False)
     with pytest.raises(ValueError, match="duplicate clip ids"):

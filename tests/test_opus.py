@@ -39,7 +39,7 @@ ESC50_CLIPS = {
 MAX_LAG = 400
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _esc50(root: Path, clip_id: str) -> np.ndarray:
     samples, rate = read_audio(root / "audio" / f"{clip_id}.flac")
     assert rate == 16000

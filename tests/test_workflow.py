@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
+from conftest import REPO, SHARED_ESC50, SHARED_MN04, require_shared
 
 from acom.evaluate import PER_FOLD_COLUMNS, SUMMARY_COLUMNS
 from acom.io import read_parquet_metadata
-from conftest import REPO, SHARED_ESC50, SHARED_MN04, require_shared
 
 pytestmark = pytest.mark.workflow
 
@@ -28,7 +28,7 @@ def snakemake(workdir: Path, *args: str, configfiles=(), check=True) -> subproce
     if configfiles:  # one flag, several files: a repeated --configfile would replace the earlier ones
         cmd += ["--configfile", *map(str, configfiles)]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
     return result
@@ -40,7 +40,7 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
     if "Nothing to be done" in text:
         return {}
     block = text.split("Job stats:")[1].split("total")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.M)}
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.MULTILINE)}
 
 
 @pytest.fixture(scope="module")

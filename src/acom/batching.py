@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 
 def equal_length_batches(lengths: Sequence[int], batch_size: int | None = None) -> Iterator[list[int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 
@@ -13,7 +13,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     ``ValueError`` naming the file when it is corrupt or holds something else."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means an unusable file
+    except Exception as err:
         raise ValueError(f"{path}: not a readable PyTorch state_dict ({type(err).__name__}: {err})") from err
     if not isinstance(state, Mapping) or not state or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()

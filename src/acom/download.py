@@ -48,8 +48,7 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: 
     with atomic_output(dest) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    out.write(chunk)
+                out.writelines(iter(lambda: response.read(_CHUNK), b""))
         except (urllib.error.URLError, OSError) as err:
             raise RuntimeError(
                 f"could not download {url} to {dest}: {err}. Without a network, point the config "

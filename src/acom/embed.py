@@ -6,7 +6,8 @@ condition, model) and every classifier and protocol reads them from disk.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

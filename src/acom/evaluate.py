@@ -8,7 +8,8 @@ fixed seed, so the same embeddings always give the same tables.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,8 +113,8 @@ def evaluate_folds(
             "fold": test_fold,
             "accuracy": float(accuracy_score(y, predicted)),
             "macro_f1": float(f1_score(y, predicted, average="macro", labels=classes, zero_division=0)),
-            "n_train": int(len(train)),
-            "n_clips": int(len(test)),
+            "n_train": len(train),
+            "n_clips": len(test),
             # Per class (in ``classes`` order): recall (NaN for a class without test clips) and the
             # confusion matrix, rows true class, columns predicted class.
             "classes": labels.tolist(),

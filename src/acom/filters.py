@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,5 +145,5 @@ def filter_fold(clips: pd.DataFrame, apply: ClipFilter, *, name: str, out_dir: s
         write_flac(path, filtered, sample_rate)
         rows.append({"clip_id": rec.clip_id, "fold": int(rec.fold), "target": int(rec.target),
                      "category": rec.category, "path": str(path), "sample_rate": int(sample_rate),
-                     "frames": int(len(filtered)), "filter": name, "roi_axis": axis, "kept_share": kept})
+                     "frames": len(filtered), "filter": name, "roi_axis": axis, "kept_share": kept})
     return pd.DataFrame(rows, columns=FILTERED_COLUMNS)

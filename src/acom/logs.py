@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import traceback
-from typing import Iterator
+from collections.abc import Iterator
 
 
 @contextlib.contextmanager

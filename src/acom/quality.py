@@ -38,10 +38,10 @@ class MelDistance:
     """
 
     def __init__(self, sample_rate: int, *, n_mels: int = 64):
-        win = int(round(0.025 * sample_rate))
+        win = round(0.025 * sample_rate)
         self._mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=sample_rate, n_fft=1 << (win - 1).bit_length(), win_length=win,
-            hop_length=int(round(0.010 * sample_rate)), n_mels=n_mels, power=2.0,
+            hop_length=round(0.010 * sample_rate), n_mels=n_mels, power=2.0,
         )
 
     def __call__(self, reference: np.ndarray, estimate: np.ndarray) -> float:

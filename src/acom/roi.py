@@ -9,8 +9,9 @@ functions serve the ROI filters (:mod:`acom.filters`) and the best-mask search (
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import librosa
 import numpy as np

@@ -10,8 +10,8 @@ kind of input as with the real data set.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,7 @@ CLASS_GENERATORS: dict[str, Callable[[np.random.Generator, np.ndarray, int], np.
 
 def synthesize_clip(category: str, rng: np.random.Generator, sample_rate: int, duration_s: float) -> np.ndarray:
     """One clip of ``category`` with peak 0.5 and a little background noise (-40 dB re peak)."""
-    t = np.arange(int(round(duration_s * sample_rate))) / sample_rate
+    t = np.arange(round(duration_s * sample_rate)) / sample_rate
     x = CLASS_GENERATORS[category](rng, t, sample_rate)
     x = 0.5 * x / np.max(np.abs(x))
     return (x + 0.005 * rng.standard_normal(t.size)).astype(np.float32)

@@ -8,15 +8,26 @@ A coded condition is named ``<codec>_<kbps>``, e.g. ``opus_12`` or ``encodec24_1
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from acom.codecs.base import CodedClip
 
-__all__ = ["CodedClip", "CODEC_TYPES", "ENCODEC_BANDWIDTHS", "build_codec", "codec_sample_rate",
-           "condition_name", "parse_condition", "format_kbps", "check_codec_config", "codec_downloads",
-           "load_codec_model"]
+__all__ = [
+    "CODEC_TYPES",
+    "ENCODEC_BANDWIDTHS",
+    "CodedClip",
+    "build_codec",
+    "check_codec_config",
+    "codec_downloads",
+    "codec_sample_rate",
+    "condition_name",
+    "format_kbps",
+    "load_codec_model",
+    "parse_condition",
+]
 
 @dataclass(frozen=True)
 class EncodecSpec:

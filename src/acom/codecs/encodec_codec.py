@@ -32,22 +32,21 @@ import math
 import os
 import struct
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 from encodec import binary
 from encodec.model import EncodecModel
 
-from acom.codecs import ENCODEC_MODELS, EncodecSpec  # noqa: F401  (re-exported)
 from acom.batching import equal_length_batches
 from acom.checkpoints import read_state_dict, resolve_device
+from acom.codecs import ENCODEC_MODELS, EncodecSpec
 from acom.codecs.base import CodedClip
 from acom.download import download, sha256_of
 from acom.io import atomic_output
-
 
 # The published models (names, rates, checkpoints, URLs) live in the registry, which the Snakefile
 # reads without importing torch.
@@ -362,7 +361,7 @@ def segment_lengths(model: EncodecModel, n_samples: int) -> list[int]:
 
 def frames_expected_by_reader(model: EncodecModel, segment_samples: int) -> int:
     """Frames ``encodec.compress.decompress`` reads for a segment (its own float formula)."""
-    return int(math.ceil(segment_samples / model.sample_rate * model.frame_rate))
+    return math.ceil(segment_samples / model.sample_rate * model.frame_rate)
 
 
 def ecdc_bytes(model: EncodecModel, codes: EncodecCodes) -> tuple[bytes, int]:

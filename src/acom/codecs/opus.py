@@ -178,7 +178,7 @@ def _opus_tags(vendor: str, tags: dict | None) -> bytes:
         # Vorbis comment field names: printable ASCII 0x20-0x7D without '='.
         if not key or "=" in key or not all(0x20 <= ord(c) <= 0x7D for c in key):
             raise ValueError(f"tags: {key!r} is not a valid comment field name")
-        comments.append(f"{key}={value}".encode("utf-8"))
+        comments.append(f"{key}={value}".encode())
     vendor_bytes = vendor.encode("utf-8")
     parts = [b"OpusTags", struct.pack("<I", len(vendor_bytes)), vendor_bytes, struct.pack("<I", len(comments))]
     for comment in comments:

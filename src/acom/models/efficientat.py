@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -22,10 +22,10 @@ from torch import nn
 
 from acom.checkpoints import read_state_dict, resolve_device
 from acom.download import download, verify_sha256
-from acom.models.base import ModelOutput
 
 # The release's URL and checksum live in the registry, which the Snakefile reads without torch.
-from acom.models import MN04_FILENAME, MN04_SHA256, MN04_URL  # noqa: E402  (re-exported)
+from acom.models import MN04_FILENAME, MN04_SHA256, MN04_URL
+from acom.models.base import ModelOutput
 
 WEIGHTS_CONFIG_KEY = "models.efficientat_mn04.weights"
 SAMPLE_RATE = 32000

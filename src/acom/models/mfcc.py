@@ -21,7 +21,7 @@ class MFCCStats:
         self.sample_rate = int(sample_rate)
         self.n_mfcc = int(n_mfcc)
         self.embedding_dim = 4 * self.n_mfcc
-        self._mel_kwargs = dict(n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=fmin, fmax=fmax)
+        self._mel_kwargs = {"n_mels": n_mels, "n_fft": n_fft, "hop_length": hop_length, "fmin": fmin, "fmax": fmax}
 
     def features(self, waveform: np.ndarray) -> np.ndarray:
         """(4 * n_mfcc,) statistics for one mono clip."""
