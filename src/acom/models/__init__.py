@@ -47,6 +47,21 @@ def autocast_dtype(mode: str | None, device: Any, *, config_key: str = "autocast
     return torch.bfloat16 if mode == "bf16" else torch.float16
 
 
+def autocast_context(dtype):
+    """The context a model runs its network under: CUDA autocast to ``dtype`` (from
+    :func:`autocast_dtype`), or nothing when that is None."""
+    import contextlib
+
+    import torch
+
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def autocast_name(dtype) -> str:
+    """``none``, ``bfloat16`` or ``float16``: the autocast a model's metadata records."""
+    return "none" if dtype is None else str(dtype).removeprefix("torch.")
+
+
 def _build_mfcc(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
     from acom.models.mfcc import MFCCStats
 

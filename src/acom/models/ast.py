@@ -20,7 +20,6 @@ sigmoid of the classifier's logits (AudioSet is multi-label), labels from ``conf
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,8 @@ import numpy as np
 import torch
 
 from acom.checkpoints import resolve_device
-from acom.models.base import ModelOutput
+from acom.models import autocast_context, autocast_dtype, autocast_name
+from acom.models.base import ModelOutput, batched_outputs
 
 DEFAULT_HUB_ID = "MIT/ast-finetuned-audioset-10-10-0.4593"
 SAMPLE_RATE = 16000
@@ -167,7 +167,6 @@ class ASTAudioModel:
         autocast: str | None = "none",
         metadata: Mapping[str, str | int | float] | None = None,
     ) -> None:
-        from acom.models import autocast_dtype
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -192,14 +191,9 @@ class ASTAudioModel:
             "clip_seconds": round(0.01 * (model.config.max_length - 1) + 0.025, 3),
             "padding": "fbank zero-padded at the end / cropped to max_length frames",
             "embedding": "pooled output (mean of CLS and distillation tokens)",
-            "autocast": "none" if self.autocast is None else str(self.autocast).removeprefix("torch."),
+            "autocast": autocast_name(self.autocast),
             **(metadata or {}),
         }
-
-    def _autocast(self):
-        if self.autocast is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.autocast)
 
     def features(self, waveforms: np.ndarray) -> torch.Tensor:
         """(B, max_length, num_mel_bins) normalised fbank from the feature extractor, on the device."""
@@ -209,7 +203,7 @@ class ASTAudioModel:
     def forward_batch(self, input_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(pooled embeddings, logits or None) for one batch of features (under inference_mode)."""
         base = self.model.audio_spectrogram_transformer if self.has_head else self.model
-        with self._autocast():
+        with autocast_context(self.autocast):
             pooled = base(input_values).pooler_output
             logits = self.model.classifier(pooled) if self.has_head else None
         return pooled.float(), None if logits is None else logits.float()
@@ -221,26 +215,15 @@ class ASTAudioModel:
         if batch.shape[0] and batch.shape[1] < MIN_SAMPLES:
             raise ValueError(f"AST needs at least {MIN_SAMPLES} samples (one 25 ms frame) per clip, "
                              f"got {batch.shape[1]}")
-        embeddings: list[np.ndarray] = []
-        probabilities: list[np.ndarray] = []
-        with torch.inference_mode():
-            for start in range(0, batch.shape[0], self.batch_size):
-                emb, logits = self.forward_batch(self.features(batch[start : start + self.batch_size]))
-                embeddings.append(emb.cpu().numpy())
-                if logits is not None:
-                    probabilities.append(torch.sigmoid(logits).cpu().numpy())
-        emb = np.concatenate(embeddings) if embeddings else np.zeros((0, self.embedding_dim), np.float32)
-        if self.num_classes is None:
-            return ModelOutput(embeddings=emb.astype(np.float32, copy=False))
-        probs = np.concatenate(probabilities) if probabilities else np.zeros((0, self.num_classes), np.float32)
-        return ModelOutput(embeddings=emb.astype(np.float32, copy=False), probabilities=probs.astype(np.float32))
+        return batched_outputs(lambda start, stop: self.forward_batch(self.features(batch[start:stop])), batch.shape[0],
+                               batch_size=self.batch_size, embedding_dim=self.embedding_dim,
+                               num_classes=self.num_classes)
 
 
 def build_ast(params: Mapping[str, Any], *, config_key: str) -> ASTAudioModel:
     """The ``ast`` registry entry: the checkpoint named by ``weights`` (default the AudioSet model),
     loaded once, at ``max_length`` frames; or, only with ``init: random`` (a test option), seeded
     random weights of ``ASTConfig`` updated by ``config_overrides``."""
-    from acom.models import autocast_dtype
 
     autocast_dtype(params.get("autocast"), "cpu", config_key=f"{config_key}.autocast")  # validate before loading
     init = params.get("init", "pretrained")

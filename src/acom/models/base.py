@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,3 +35,25 @@ class AudioModel(Protocol):
     def embed(self, waveforms: np.ndarray) -> ModelOutput:
         """Embed a (B, samples) float32 batch of mono clips at ``sample_rate``."""
         ...
+
+
+def batched_outputs(forward: Callable[[int, int], tuple], n_clips: int, *, batch_size: int, embedding_dim: int,
+                    num_classes: int | None) -> ModelOutput:
+    """Run ``forward(start, stop)`` -> (embeddings, logits or None) tensors over clips
+    [start, stop) in batches of ``batch_size`` under ``torch.inference_mode``; probabilities are the
+    sigmoid of the logits (AudioSet is multi-label)."""
+    import torch
+
+    embeddings: list[np.ndarray] = []
+    probabilities: list[np.ndarray] = []
+    with torch.inference_mode():
+        for start in range(0, n_clips, batch_size):
+            emb, logits = forward(start, min(start + batch_size, n_clips))
+            embeddings.append(emb.cpu().numpy())
+            if logits is not None:
+                probabilities.append(torch.sigmoid(logits).cpu().numpy())
+    emb = np.concatenate(embeddings) if embeddings else np.zeros((0, embedding_dim), np.float32)
+    if num_classes is None:
+        return ModelOutput(embeddings=emb.astype(np.float32, copy=False))
+    probs = np.concatenate(probabilities) if probabilities else np.zeros((0, num_classes), np.float32)
+    return ModelOutput(embeddings=emb.astype(np.float32, copy=False), probabilities=probs.astype(np.float32))

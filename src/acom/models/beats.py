@@ -42,7 +42,6 @@ dimensions. Predictions (fine-tuned checkpoints only): sigmoid of the predictor'
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import math
 import os
@@ -59,7 +58,8 @@ from torch import nn
 
 from acom.checkpoints import resolve_device
 from acom.download import sha256_of, verify_sha256
-from acom.models.base import ModelOutput
+from acom.models import autocast_context, autocast_dtype, autocast_name
+from acom.models.base import ModelOutput, batched_outputs
 
 SOURCE_URL = "https://github.com/microsoft/unilm/tree/master/beats"
 SAMPLE_RATE = 16000
@@ -493,7 +493,6 @@ class BEATsModel:
         autocast: str | None = "none",
         metadata: Mapping[str, str | int | float] | None = None,
     ) -> None:
-        from acom.models import autocast_dtype
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -515,20 +514,15 @@ class BEATsModel:
             "clip_seconds": "variable" if clip_seconds is None else float(clip_seconds),
             "padding": "zero-pad at the end / crop to the first clip_seconds",
             "embedding": "mean over tokens of the last layer",
-            "autocast": "none" if self.autocast is None else str(self.autocast).removeprefix("torch."),
+            "autocast": autocast_name(self.autocast),
             **(metadata or {}),
         }
-
-    def _autocast(self):
-        if self.autocast is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.autocast)
 
     def forward_batch(self, waveforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(embeddings, logits or None) for one fixed-length batch on the device (under inference_mode);
         the fbank is computed in float32, the network under the configured autocast."""
         fbank = fbank_features(waveforms.float())
-        with self._autocast():
+        with autocast_context(self.autocast):
             tokens, logits = self.network(fbank)
         return tokens.mean(dim=1).float(), None if logits is None else logits.float()
 
@@ -540,27 +534,17 @@ class BEATsModel:
         if batch.shape[0] and batch.shape[1] < MIN_SAMPLES:
             raise ValueError(f"BEATs needs at least {MIN_SAMPLES} samples ({MIN_SAMPLES / SAMPLE_RATE} s) per clip, "
                              f"got {batch.shape[1]}")
-        embeddings: list[np.ndarray] = []
-        probabilities: list[np.ndarray] = []
-        with torch.inference_mode():
-            for start in range(0, batch.shape[0], self.batch_size):
-                chunk = torch.from_numpy(np.ascontiguousarray(batch[start : start + self.batch_size])).to(self.device)
-                emb, logits = self.forward_batch(chunk)
-                embeddings.append(emb.cpu().numpy())
-                if logits is not None:
-                    probabilities.append(torch.sigmoid(logits).cpu().numpy())
-        emb = np.concatenate(embeddings) if embeddings else np.zeros((0, self.embedding_dim), np.float32)
-        if self.num_classes is None:
-            return ModelOutput(embeddings=emb.astype(np.float32, copy=False))
-        probs = np.concatenate(probabilities) if probabilities else np.zeros((0, self.num_classes), np.float32)
-        return ModelOutput(embeddings=emb.astype(np.float32, copy=False), probabilities=probs.astype(np.float32))
+        def forward(start: int, stop: int):
+            return self.forward_batch(torch.from_numpy(np.ascontiguousarray(batch[start:stop])).to(self.device))
+
+        return batched_outputs(forward, batch.shape[0], batch_size=self.batch_size, embedding_dim=self.embedding_dim,
+                               num_classes=self.num_classes)
 
 
 def build_beats(params: Mapping[str, Any], *, cache_dir: str | os.PathLike, config_key: str) -> BEATsModel:
     """The ``beats`` registry entry: an official checkpoint from ``weights`` (loaded once), or,
     only with ``init: random`` (a test option), seeded random weights of ``PUBLISHED_CFG`` updated
     by ``config_overrides``."""
-    from acom.models import autocast_dtype
 
     autocast_dtype(params.get("autocast"), "cpu", config_key=f"{config_key}.autocast")  # validate before loading
     init = params.get("init", "pretrained")
