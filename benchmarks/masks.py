@@ -15,7 +15,6 @@ under ``--threads`` torch threads. Exits 0 with a message when ``../shared`` is 
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 import time
@@ -54,11 +53,10 @@ def main() -> int:
 
     import pandas as pd
 
-    from acom.embed import embed_clips, embed_waveforms
+    from acom.embed import embed_clips, waveform_embedder
     from acom.evaluate import fit_fold_classifier
     from acom.masks import candidate_regions, search_masks, search_space
     from acom.models import build_model
-    from acom.resample import ClipResampler
 
     config = yaml.safe_load(args.config.read_text())
     search = config["mask_search"]
@@ -80,8 +78,7 @@ def main() -> int:
             per_clip = 1 + sum(len(candidate_regions(grid.n_units(5 * 16000, 16000), space.percentages,
                                                      space.strides[grid.axis])) for grid in space.grids)
             for batch_size in args.batch_sizes:
-                embed = functools.partial(embed_waveforms, model, sample_rate=16000, batch_size=batch_size,
-                                          resampler=ClipResampler(model.sample_rate))
+                embed = waveform_embedder(model, 16000, batch_size=batch_size)
                 search_masks(test.head(1), embed=embed, classifier=classifier, space=space, sample_rate=16000,
                              model_name=name)  # warm-up
                 start = time.perf_counter()

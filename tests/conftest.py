@@ -28,3 +28,16 @@ def shared_esc50() -> Path:
 def shared_mn04() -> Path:
     require_shared()
     return SHARED_MN04
+
+
+def assert_batch_equals_single_calls(model, clips, atol: float = 1e-4) -> None:
+    """A batch through ``model.embed`` equals the clips sent one at a time (embeddings and, when the
+    model has a head, probabilities)."""
+    import numpy as np
+
+    batched = model.embed(clips)
+    singles = [model.embed(clips[i : i + 1]) for i in range(len(clips))]
+    np.testing.assert_allclose(batched.embeddings, np.concatenate([s.embeddings for s in singles]), atol=atol)
+    if batched.probabilities is not None:
+        np.testing.assert_allclose(batched.probabilities, np.concatenate([s.probabilities for s in singles]),
+                                   atol=atol)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +106,6 @@ def code_masked_versions(clips: pd.DataFrame, masks: pd.DataFrame, codec, grids:
     percentage 100) and every row of its mask table (axis, percentage, region) are coded with
     ``codec``; bitstreams go to a temporary folder and only the bits spent are kept.
     """
-    import tempfile
-
     rows = []
     records, waves = _read_fold(clips)
     by_clip = dict(tuple(masks.groupby("clip_id", sort=False)))

@@ -6,11 +6,21 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from acom.io import atomic_output
 
 _CHUNK = 1 << 20
+
+
+def with_downloaded_files(params: Mapping[str, Any], keys: Iterable[str], files: Mapping[str, str]) -> dict:
+    """``params`` (a model or codec config entry) with each of ``keys`` (the null keys the workflow
+    downloads a file for) set to the job's local copy in ``files`` (config key -> path)."""
+    params = dict(params)
+    params.update({key: files[key] for key in keys if key in files})
+    return params
 
 
 def sha256_of(path: str | os.PathLike) -> str:

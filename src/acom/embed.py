@@ -25,13 +25,10 @@ def load_model(params: Mapping[str, Any], files: Mapping[str, str], *, cache_dir
     """Build the model of the ``models.<name>`` entry ``params``, with the files the workflow
     downloaded for it (``files``: config key -> local path, e.g. a job's inputs ``weights`` and
     ``labels``) in place of their null config keys. ``name`` makes errors name the exact key."""
+    from acom.download import with_downloaded_files
     from acom.models import build_model, model_downloads
 
-    params = dict(params)
-    for key in model_downloads(params):
-        if key in files:
-            params[key] = files[key]
-    return build_model(params, cache_dir=cache_dir, name=name)
+    return build_model(with_downloaded_files(params, model_downloads(params), files), cache_dir=cache_dir, name=name)
 
 
 def model_metadata(model: AudioModel, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,6 +80,17 @@ def embed_waveforms(model: AudioModel, waves: np.ndarray, sample_rate: int, *, b
     out = [model.embed(resampler(waves[i:i + batch_size], sample_rate)).embeddings
            for i in range(0, len(waves), batch_size)]
     return np.concatenate(out).astype(np.float32)
+
+
+def waveform_embedder(model: AudioModel, sample_rate: int, *, batch_size: int):
+    """``embed(waves) -> (K, D)`` for (K, samples) clips at ``sample_rate``: :func:`embed_waveforms`
+    with one resampler kept across calls (the saliency and mask-search jobs call it once per clip)."""
+    resampler = ClipResampler(model.sample_rate)
+
+    def embed(waves: np.ndarray) -> np.ndarray:
+        return embed_waveforms(model, waves, sample_rate, batch_size=batch_size, resampler=resampler)
+
+    return embed
 
 
 def _top_k(probs: np.ndarray | None, labels: Sequence[str] | None, k: int) -> tuple[list[str], list[float]]:

@@ -3,16 +3,16 @@
 import pandas as pd
 import torch
 
-from acom.codecs import build_codec
+from acom.codecs import build_codec, codec_downloads
 from acom.coding import code_fold
+from acom.download import with_downloaded_files
 from acom.io import write_parquet
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
-    params = dict(snakemake.params.codec)
-    if "weights" in snakemake.input.keys():  # the checkpoint the workflow downloaded
-        params["weights"] = snakemake.input.weights
+    params = with_downloaded_files(snakemake.params.codec, codec_downloads(snakemake.params.codec),
+                                   dict(snakemake.input.items()))
     codec = build_codec(params, snakemake.params.nominal_kbps, cache_dir=snakemake.params.cache_dir,
                         full_codes_dir=snakemake.input.get("full_codes"))
     clips = pd.read_parquet(snakemake.input.manifest)

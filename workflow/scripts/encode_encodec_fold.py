@@ -3,15 +3,15 @@
 import pandas as pd
 import torch
 
-from acom.codecs import load_codec_model
+from acom.codecs import codec_downloads, load_codec_model
 from acom.coding import encode_fold_full_bandwidth
+from acom.download import with_downloaded_files
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
-    params = dict(snakemake.params.codec)
-    if "weights" in snakemake.input.keys():  # the checkpoint the workflow downloaded
-        params["weights"] = snakemake.input.weights
+    params = with_downloaded_files(snakemake.params.codec, codec_downloads(snakemake.params.codec),
+                                   dict(snakemake.input.items()))
     model = load_codec_model(params, cache_dir=snakemake.params.cache_dir)
     clips = pd.read_parquet(snakemake.input.manifest)
     n = encode_fold_full_bandwidth(clips, model, name=params["type"], out_dir=snakemake.output.codes,

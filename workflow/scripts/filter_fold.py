@@ -1,15 +1,12 @@
 """Snakemake adapter: filter one fold at one rate with one filter (acom.filters)."""
 
-import functools
-
 import pandas as pd
 import torch
 
-from acom.embed import embed_waveforms, load_model
+from acom.embed import load_model, waveform_embedder
 from acom.filters import build_filter, filter_fold
 from acom.io import write_parquet
 from acom.logs import log_to_file
-from acom.resample import ClipResampler
 
 with log_to_file(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
@@ -20,9 +17,7 @@ with log_to_file(snakemake.log[0]) as log:
     elif snakemake.params.model is not None:  # saliency scores from the model, loaded once
         model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir,
                            name=snakemake.params.model_name)
-        embed = functools.partial(embed_waveforms, model, sample_rate=rate,
-                                  batch_size=snakemake.params.model.get("batch_size", 16),
-                                  resampler=ClipResampler(model.sample_rate))
+        embed = waveform_embedder(model, rate, batch_size=snakemake.params.model.get("batch_size", 16))
     apply = build_filter(params, embed=embed, masks=masks, search_params=snakemake.params.search)
     clips = pd.read_parquet(snakemake.input.manifest)
     table = filter_fold(clips, apply, name=snakemake.wildcards.filter, out_dir=snakemake.output.audio)

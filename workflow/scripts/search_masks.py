@@ -1,17 +1,15 @@
 """Snakemake adapter: best-mask search for one model and one fold (acom.masks)."""
 
-import functools
 import time
 
 import pandas as pd
 import torch
 
-from acom.embed import embed_waveforms, load_model
+from acom.embed import load_model, waveform_embedder
 from acom.evaluate import fit_fold_classifier
 from acom.io import write_parquet
 from acom.logs import log_to_file
 from acom.masks import search_masks, search_space
-from acom.resample import ClipResampler
 
 with log_to_file(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
@@ -22,8 +20,7 @@ with log_to_file(snakemake.log[0]) as log:
     classifier, _ = fit_fold_classifier(train, fold, snakemake.params.classifier, seed=snakemake.params.seed)
     model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir,
                        name=snakemake.wildcards.model)
-    embed = functools.partial(embed_waveforms, model, sample_rate=rate, batch_size=int(search.get("batch_size", 32)),
-                              resampler=ClipResampler(model.sample_rate))
+    embed = waveform_embedder(model, rate, batch_size=int(search.get("batch_size", 32)))
     clips = pd.read_parquet(snakemake.input.manifest)
     start = time.perf_counter()
     table = search_masks(clips, embed=embed, classifier=classifier, space=search_space(search), sample_rate=rate,
