@@ -389,12 +389,12 @@ def job_seconds(workflow_dir: Path, filter_name: str) -> dict[tuple[str, str], t
     files in the codes folder). A job whose clip count is not there yet is left out."""
     results = workflow_dir / "results"
     out = {}
-    for tsv in sorted((results / "benchmarks" / "code_fold" / filter_name).glob("*/fold*.tsv")):
+    for tsv in sorted((results / "benchmarks" / "code_fold" / "esc50" / filter_name).glob("*/fold*.tsv")):
         manifest = results / "esc50" / "coded" / filter_name / tsv.parent.name / f"fold{fold_of(tsv)}.parquet"
         if manifest.is_file():
             s, n, j = out.get(("code_fold", tsv.parent.name), (0.0, 0, 0))
             out[("code_fold", tsv.parent.name)] = (s + read_benchmark_seconds(tsv), n + parquet_rows(manifest), j + 1)
-    for tsv in sorted((results / "benchmarks" / "encode_encodec_fold" / filter_name).glob("*/fold*.tsv")):
+    for tsv in sorted((results / "benchmarks" / "encode_encodec_fold" / "esc50" / filter_name).glob("*/fold*.tsv")):
         codes = results / "esc50" / "codes" / filter_name / tsv.parent.name / f"fold{fold_of(tsv)}"
         n_files = len(list(codes.glob("*.ecdc"))) if codes.is_dir() else 0
         if n_files:

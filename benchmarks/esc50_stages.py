@@ -169,7 +169,7 @@ def workflow_stages(workdir: Path, manifest) -> list[dict]:
 
     rows = [{"stage": "ingest", "detail": "", "n_clips": n_total, "n_jobs": 1,
              "workflow_s": read_benchmark_seconds(bench / "ingest_esc50.tsv")}]
-    for rate_dir in sorted((bench / "resample_fold").glob("sr*"), key=lambda p: int(p.name[2:])):
+    for rate_dir in sorted((bench / "resample_fold" / "esc50").glob("sr*"), key=lambda p: int(p.name[2:])):
         tsvs = sorted(rate_dir.glob("fold*.tsv"))
         rows.append({"stage": "resample", "detail": rate_dir.name[2:], "n_jobs": len(tsvs),
                      "n_clips": sum(per_fold.get(fold_of(t), 0) for t in tsvs),

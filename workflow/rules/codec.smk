@@ -5,11 +5,11 @@ rule encode_encodec_fold:
     input:
         unpack(encode_inputs),
     output:
-        codes=directory("results/esc50/codes/{filter}/{encoder}/fold{fold}"),
+        codes=directory("results/{dataset}/codes/{filter}/{encoder}/fold{fold}"),
     log:
-        "results/logs/encode_encodec_fold/{filter}/{encoder}/fold{fold}.log",
+        "results/logs/encode_encodec_fold/{dataset}/{filter}/{encoder}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/encode_encodec_fold/{filter}/{encoder}/fold{fold}.tsv"
+        "results/benchmarks/encode_encodec_fold/{dataset}/{filter}/{encoder}/fold{fold}.tsv"
     params:
         codec=lambda wildcards: config["codecs"][wildcards.encoder],
         cache_dir="resources/codecs",
@@ -28,12 +28,12 @@ rule code_fold:
     input:
         unpack(code_inputs),
     output:
-        manifest="results/esc50/coded/{filter}/{codec}/fold{fold}.parquet",
-        audio=directory("results/esc50/coded/{filter}/{codec}/fold{fold}"),
+        manifest="results/{dataset}/coded/{filter}/{codec}/fold{fold}.parquet",
+        audio=directory("results/{dataset}/coded/{filter}/{codec}/fold{fold}"),
     log:
-        "results/logs/code_fold/{filter}/{codec}/fold{fold}.log",
+        "results/logs/code_fold/{dataset}/{filter}/{codec}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/code_fold/{filter}/{codec}/fold{fold}.tsv"
+        "results/benchmarks/code_fold/{dataset}/{filter}/{codec}/fold{fold}.tsv"
     params:
         # The codec's whole config entry: changing it reruns this codec's jobs and no others.
         codec=lambda wildcards: codec_params(wildcards.codec),

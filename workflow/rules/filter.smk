@@ -6,12 +6,12 @@ rule filter_fold:
     input:
         unpack(filter_inputs),
     output:
-        manifest="results/esc50/filtered/{filter}/sr{rate}/fold{fold}.parquet",
-        audio=directory("results/esc50/filtered/{filter}/sr{rate}/fold{fold}"),
+        manifest="results/{dataset}/filtered/{filter}/sr{rate}/fold{fold}.parquet",
+        audio=directory("results/{dataset}/filtered/{filter}/sr{rate}/fold{fold}"),
     log:
-        "results/logs/filter_fold/{filter}/sr{rate}/fold{fold}.log",
+        "results/logs/filter_fold/{dataset}/{filter}/sr{rate}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/filter_fold/{filter}/sr{rate}/fold{fold}.tsv"
+        "results/benchmarks/filter_fold/{dataset}/{filter}/sr{rate}/fold{fold}.tsv"
     params:
         # The filter's whole config entry: changing it reruns this filter's jobs and no others.
         filter=lambda wildcards: filter_params(wildcards.filter),

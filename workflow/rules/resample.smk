@@ -3,14 +3,14 @@
 
 rule resample_fold:
     input:
-        manifest="results/esc50/manifest.parquet",
+        manifest="results/{dataset}/manifest.parquet",
     output:
-        manifest="results/esc50/resampled/sr{rate}/fold{fold}.parquet",
-        audio=directory("results/esc50/resampled/sr{rate}/fold{fold}"),
+        manifest="results/{dataset}/resampled/sr{rate}/fold{fold}.parquet",
+        audio=directory("results/{dataset}/resampled/sr{rate}/fold{fold}"),
     log:
-        "results/logs/resample_fold/sr{rate}/fold{fold}.log",
+        "results/logs/resample_fold/{dataset}/sr{rate}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/resample_fold/sr{rate}/fold{fold}.tsv"
+        "results/benchmarks/resample_fold/{dataset}/sr{rate}/fold{fold}.tsv"
     params:
         rate=lambda wildcards: int(wildcards.rate),
         fold=lambda wildcards: int(wildcards.fold),
