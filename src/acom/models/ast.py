@@ -29,13 +29,17 @@ import torch
 
 from acom.checkpoints import resolve_device
 from acom.models import autocast_context, autocast_dtype, autocast_name
-from acom.models.base import ModelOutput, batched_outputs
+from acom.models.base import FrameOutput, ModelOutput, batched_frames, batched_outputs, frames_covering
 
 DEFAULT_HUB_ID = "MIT/ast-finetuned-audioset-10-10-0.4593"
 SAMPLE_RATE = 16000
 PUBLISHED_MAX_LENGTH = 1024
 #: One 25 ms Kaldi frame: the shortest clip the feature extractor accepts.
 MIN_SAMPLES = 400
+#: The feature extractor's fbank frame shift (Kaldi's default 10 ms).
+FRAME_SHIFT_SECONDS = 0.01
+#: Tokens before the patch tokens in transformers' ``ASTEmbeddings``: CLS and distillation.
+SPECIAL_TOKENS = 2
 
 
 def is_local_source(source: str) -> bool:
@@ -115,7 +119,10 @@ def random_model(overrides: Mapping[str, Any], *, max_length: int, seed: int):
 
 
 def time_patches(config, max_length: int) -> tuple[int, int]:
-    """(frequency, time) patch grid of ``config`` for inputs of ``max_length`` frames."""
+    """(frequency, time) patch grid of ``config`` for inputs of ``max_length`` frames. The patch tokens
+    (after the ``SPECIAL_TOKENS``) are in frequency-major order: token ``f * time + t`` (transformers'
+    ``ASTPatchEmbeddings`` transposes the (time, mel) input to (mel, time) before its convolution
+    and flattens the (frequency, time) output grid)."""
     freq = (config.num_mel_bins - config.patch_size) // config.frequency_stride + 1
     time = (max_length - config.patch_size) // config.time_stride + 1
     return freq, time
@@ -135,7 +142,7 @@ def adapt_max_length(model, max_length: int) -> str:
     if new_t < 1:
         raise ValueError(f"max_length {max_length} is shorter than one patch ({config.patch_size} frames)")
     pos = base.embeddings.position_embeddings.data
-    tokens, grid = pos[:, :2], pos[:, 2:].reshape(1, freq, old_t, -1)
+    tokens, grid = pos[:, :SPECIAL_TOKENS], pos[:, SPECIAL_TOKENS:].reshape(1, freq, old_t, -1)
     if new_t <= old_t:
         start = old_t // 2 - new_t // 2
         grid = grid[:, :, start : start + new_t]
@@ -153,7 +160,17 @@ def adapt_max_length(model, max_length: int) -> str:
 class ASTAudioModel:
     """Frozen AST as an :class:`acom.models.base.AudioModel`: (B, samples) float32 at 16 kHz ->
     pooled embeddings and, with a head, sigmoid probabilities. Clips are padded/cropped to
-    ``max_length`` fbank frames by the feature extractor (see the module docstring)."""
+    ``max_length`` fbank frames by the feature extractor (see the module docstring).
+
+    Frame embeddings: the final (layer-normed) hidden states of the patch tokens, averaged over
+    the frequency patches of each time patch, ``hidden_size`` dimensions, one frame per
+    ``time_stride`` fbank frames (``hop_seconds`` = ``time_stride`` x 10 ms = 0.1 s for the published
+    config). Time patch ``t`` covers fbank frames ``[t * time_stride, t * time_stride + patch_size)``,
+    so its centre is ``t * hop + 87.5 ms`` for the published config. Frames beyond the clip's duration
+    (computed on the padding) are dropped; a clip longer than ``max_length`` frames is cropped
+    by the extractor, so at most ``time_patches`` frames come back. Self-attention mixes the whole
+    clip into every frame.
+    """
 
     sample_rate: int = SAMPLE_RATE
 
@@ -181,6 +198,8 @@ class ASTAudioModel:
         self.batch_size = int(batch_size)
         self.has_head = hasattr(model, "classifier")
         self.embedding_dim = int(model.config.hidden_size)
+        self.frame_dim = self.embedding_dim
+        self.hop_seconds = int(model.config.time_stride) * FRAME_SHIFT_SECONDS
         self.num_classes = int(model.config.num_labels) if self.has_head else None
         id2label = model.config.id2label or {}
         self.labels = [str(id2label.get(i, f"class_{i}")) for i in range(self.num_classes)] if self.has_head else None
@@ -200,24 +219,48 @@ class ASTAudioModel:
         inputs = self.extractor(list(waveforms), sampling_rate=SAMPLE_RATE, return_tensors="pt")
         return inputs["input_values"].to(self.device)
 
+    @property
+    def base(self):
+        """The ``ASTModel`` (without the classification head)."""
+        return self.model.audio_spectrogram_transformer if self.has_head else self.model
+
     def forward_batch(self, input_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(pooled embeddings, logits or None) for one batch of features (under inference_mode)."""
-        base = self.model.audio_spectrogram_transformer if self.has_head else self.model
         with autocast_context(self.autocast):
-            pooled = base(input_values).pooler_output
+            pooled = self.base(input_values).pooler_output
             logits = self.model.classifier(pooled) if self.has_head else None
         return pooled.float(), None if logits is None else logits.float()
 
-    def embed(self, waveforms: np.ndarray) -> ModelOutput:
+    def frame_batch(self, input_values: torch.Tensor) -> torch.Tensor:
+        """(B, T', hidden_size) frame embeddings for one batch of features (under inference_mode): the
+        last hidden state's patch tokens on their (frequency, time) grid (see :func:`time_patches`),
+        averaged over frequency; all ``T'`` time patches of ``max_length``, padding included."""
+        with autocast_context(self.autocast):
+            hidden = self.base(input_values).last_hidden_state
+        freq, time = time_patches(self.model.config, input_values.shape[1])
+        grid = hidden[:, SPECIAL_TOKENS:].float().reshape(hidden.shape[0], freq, time, hidden.shape[2])
+        return grid.mean(dim=1)
+
+    def _checked(self, waveforms: np.ndarray) -> np.ndarray:
         batch = np.asarray(waveforms, dtype=np.float32)
         if batch.ndim != 2:
             raise ValueError(f"expected waveforms of shape (batch, samples), got {batch.shape}")
         if batch.shape[0] and batch.shape[1] < MIN_SAMPLES:
             raise ValueError(f"AST needs at least {MIN_SAMPLES} samples (one 25 ms frame) per clip, "
                              f"got {batch.shape[1]}")
+        return batch
+
+    def embed(self, waveforms: np.ndarray) -> ModelOutput:
+        batch = self._checked(waveforms)
         return batched_outputs(lambda start, stop: self.forward_batch(self.features(batch[start:stop])), batch.shape[0],
                                batch_size=self.batch_size, embedding_dim=self.embedding_dim,
                                num_classes=self.num_classes)
+
+    def frame_embed(self, waveforms: np.ndarray) -> FrameOutput:
+        batch = self._checked(waveforms)
+        return batched_frames(lambda start, stop: self.frame_batch(self.features(batch[start:stop])), batch.shape[0],
+                              batch_size=self.batch_size, frame_dim=self.frame_dim, hop_seconds=self.hop_seconds,
+                              n_frames=frames_covering(batch.shape[1], SAMPLE_RATE, self.hop_seconds))
 
 
 def build_ast(params: Mapping[str, Any], *, config_key: str) -> ASTAudioModel:

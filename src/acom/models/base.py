@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,8 +23,43 @@ class ModelOutput:
     probabilities: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class FrameOutput:
+    """Time-resolved (frame-level) frozen embeddings for a batch of B equal-length clips.
+
+    embeddings: (B, T, D) float32; frame ``t`` describes the audio around time
+        ``(t + 0.5) * hop_seconds`` from the start of the clip. That is the nominal centre: each frame
+        is computed from a window of audio wider than ``hop_seconds`` (for the transformers, from
+        the whole clip through attention), and the centre of that window differs from the nominal one
+        by less than one hop, as each model's docstring states (e.g. MFCC and EfficientAT frames are
+        centred at ``t * hop_seconds``, half a hop earlier).
+    hop_seconds: time between consecutive frames, in seconds.
+
+    T counts the frames covering the clip's real duration, ``ceil(n_samples / sample_rate /
+    hop_seconds)`` (see :func:`frames_covering`), capped by the number of frames the network
+    produced; frames the network computed only over padding are dropped. An empty batch gives
+    (0, 0, D).
+    """
+
+    embeddings: np.ndarray
+    hop_seconds: float
+
+
 class AudioModel(Protocol):
-    """A frozen audio model: a batch of equal-length waveforms in, embeddings (and labels) out."""
+    """A frozen audio model: a batch of equal-length waveforms in, embeddings (and labels) out.
+
+    Models may also provide frame-level (time-resolved) embeddings, e.g. for sound event detection;
+    every registered model does. Callers test ``hasattr(model, "frame_embed")``:
+
+    - ``frame_dim: int``, the dimension D of the frame embeddings;
+    - ``hop_seconds: float``, the hop between frames (the same as in every :class:`FrameOutput`);
+    - ``frame_embed(self, waveforms: np.ndarray) -> FrameOutput``, for a (B, samples) float32 batch
+      of equal-length mono clips at ``sample_rate``: (B, T, frame_dim) embeddings and their hop, in
+      the convention documented on :class:`FrameOutput`. The frames cover the clip as given: a
+      clip length ``embed`` pads or crops to does not apply, and frames computed only on padding are
+      dropped; a model with a maximum input length (AST's ``max_length``) gives at most the frames
+      of that length.
+    """
 
     #: Sample rate in Hz the model expects; the workflow resamples clips to it.
     sample_rate: int
@@ -37,6 +73,27 @@ class AudioModel(Protocol):
         ...
 
 
+def frames_covering(n_samples: int, sample_rate: int, hop_seconds: float) -> int:
+    """``ceil(n_samples / sample_rate / hop_seconds)``: the frames of ``hop_seconds`` that cover a
+    clip of ``n_samples`` (a duration that is a whole number of hops, up to float rounding, gives
+    exactly that number)."""
+    return max(0, math.ceil(round(n_samples / sample_rate / hop_seconds, 6)))
+
+
+def _in_batches(forward: Callable[[int, int], tuple], n_clips: int, batch_size: int) -> list[tuple]:
+    """``forward(start, stop)`` -> a tuple of tensors (or None) for clips [start, stop), run in
+    batches of ``batch_size`` under ``torch.inference_mode``; each batch's tensors are moved to the
+    CPU as float32 numpy arrays as soon as it is done."""
+    import torch
+
+    outputs: list[tuple] = []
+    with torch.inference_mode():
+        for start in range(0, n_clips, batch_size):
+            tensors = forward(start, min(start + batch_size, n_clips))
+            outputs.append(tuple(None if t is None else t.float().cpu().numpy() for t in tensors))
+    return outputs
+
+
 def batched_outputs(forward: Callable[[int, int], tuple], n_clips: int, *, batch_size: int, embedding_dim: int,
                     num_classes: int | None) -> ModelOutput:
     """Run ``forward(start, stop)`` -> (embeddings, logits or None) tensors over clips
@@ -44,16 +101,31 @@ def batched_outputs(forward: Callable[[int, int], tuple], n_clips: int, *, batch
     sigmoid of the logits (AudioSet is multi-label)."""
     import torch
 
-    embeddings: list[np.ndarray] = []
-    probabilities: list[np.ndarray] = []
-    with torch.inference_mode():
-        for start in range(0, n_clips, batch_size):
-            emb, logits = forward(start, min(start + batch_size, n_clips))
-            embeddings.append(emb.cpu().numpy())
-            if logits is not None:
-                probabilities.append(torch.sigmoid(logits).cpu().numpy())
-    emb = np.concatenate(embeddings) if embeddings else np.zeros((0, embedding_dim), np.float32)
+    def with_probabilities(start: int, stop: int) -> tuple:
+        emb, logits = forward(start, stop)
+        return emb, None if logits is None else torch.sigmoid(logits)
+
+    outputs = _in_batches(with_probabilities, n_clips, batch_size)
+    emb = np.concatenate([e for e, _ in outputs]) if outputs else np.zeros((0, embedding_dim), np.float32)
     if num_classes is None:
-        return ModelOutput(embeddings=emb.astype(np.float32, copy=False))
-    probs = np.concatenate(probabilities) if probabilities else np.zeros((0, num_classes), np.float32)
-    return ModelOutput(embeddings=emb.astype(np.float32, copy=False), probabilities=probs.astype(np.float32))
+        return ModelOutput(embeddings=emb)
+    probs = np.concatenate([p for _, p in outputs]) if outputs else np.zeros((0, num_classes), np.float32)
+    return ModelOutput(embeddings=emb, probabilities=probs)
+
+
+def frame_output(chunks: Sequence[np.ndarray], *, n_frames: int, frame_dim: int, hop_seconds: float) -> FrameOutput:
+    """The :class:`FrameOutput` of (b, T', frame_dim) frame arrays of consecutive clips: concatenated,
+    keeping the first ``min(n_frames, T')`` frames (``n_frames``: :func:`frames_covering` the clips'
+    duration); no chunks give (0, 0, frame_dim)."""
+    if not len(chunks):
+        return FrameOutput(embeddings=np.zeros((0, 0, frame_dim), np.float32), hop_seconds=hop_seconds)
+    frames = np.concatenate(chunks)[:, :n_frames]
+    return FrameOutput(embeddings=np.ascontiguousarray(frames, dtype=np.float32), hop_seconds=hop_seconds)
+
+
+def batched_frames(forward: Callable[[int, int], object], n_clips: int, *, batch_size: int, frame_dim: int,
+                   n_frames: int, hop_seconds: float) -> FrameOutput:
+    """Run ``forward(start, stop)`` -> (b, T', frame_dim) frame tensor of clips [start, stop) in
+    batches of ``batch_size`` under ``torch.inference_mode``; see :func:`frame_output`."""
+    outputs = _in_batches(lambda start, stop: (forward(start, stop),), n_clips, batch_size)
+    return frame_output([f for (f,) in outputs], n_frames=n_frames, frame_dim=frame_dim, hop_seconds=hop_seconds)

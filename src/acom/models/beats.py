@@ -45,7 +45,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ from torch import nn
 from acom.checkpoints import resolve_device
 from acom.download import sha256_of, verify_sha256
 from acom.models import autocast_context, autocast_dtype, autocast_name
-from acom.models.base import ModelOutput, batched_outputs
+from acom.models.base import FrameOutput, ModelOutput, batched_frames, batched_outputs, frames_covering
 
 SOURCE_URL = "https://github.com/microsoft/unilm/tree/master/beats"
 SAMPLE_RATE = 16000
@@ -348,6 +348,13 @@ class BEATs(nn.Module):
         logits = self.predictor(x.mean(dim=1)) if self.predictor is not None else None
         return x, logits
 
+    def token_grid(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Last-layer tokens (B, N, D) -> (B, time patches, frequency patches, D). The patch
+        embedding's output (B, D, time, frequency) is flattened time-major, so token
+        ``t * frequency_patches + f`` is time patch ``t``, frequency patch ``f``."""
+        freq = NUM_MEL_BINS // self.cfg.input_patch_size
+        return tokens.reshape(tokens.shape[0], tokens.shape[1] // freq, freq, tokens.shape[2])
+
 
 def fbank_features(waveforms: torch.Tensor) -> torch.Tensor:
     """(B, samples) float in [-1, 1] at 16 kHz -> (B, frames, 128) normalised Kaldi fbank exactly as
@@ -478,7 +485,15 @@ def head_labels(
 class BEATsModel:
     """Frozen BEATs as an :class:`acom.models.base.AudioModel`: (B, samples) float32 at 16 kHz ->
     ``encoder_embed_dim`` embeddings (mean of the last layer over tokens) and, with a head, sigmoid
-    probabilities. Clips are padded/cropped to ``clip_seconds`` (see the module docstring)."""
+    probabilities. Clips are padded/cropped to ``clip_seconds`` (see the module docstring).
+
+    Frame embeddings: the last layer's tokens averaged over the frequency patches of each time
+    patch, ``encoder_embed_dim`` dimensions, one frame per ``input_patch_size`` (16) fbank frames
+    (``hop_seconds`` 0.16 s). They use the whole clip as given, never ``clip_seconds``; time patch
+    ``t`` covers fbank frames ``[16 t, 16 t + 16)``, centred at ``t * hop + 87.5 ms``, and the
+    network produces ``floor(fbank frames / 16)`` of them (a trailing partial patch is dropped: a
+    10 s clip gives 62 frames, covering 9.935 s). Self-attention mixes the whole clip into every frame.
+    """
 
     sample_rate: int = SAMPLE_RATE
 
@@ -506,6 +521,8 @@ class BEATsModel:
         self.network = network.to(self.device).eval()
         self.batch_size = int(batch_size)
         self.embedding_dim = network.cfg.encoder_embed_dim
+        self.frame_dim = self.embedding_dim
+        self.hop_seconds = network.cfg.input_patch_size * FRAME_SHIFT_MS / 1000
         self.num_classes = num_classes
         self.labels = list(labels) if labels is not None else None
         self.autocast = autocast_dtype(autocast, self.device)
@@ -518,27 +535,49 @@ class BEATsModel:
             **(metadata or {}),
         }
 
-    def forward_batch(self, waveforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(embeddings, logits or None) for one fixed-length batch on the device (under inference_mode);
-        the fbank is computed in float32, the network under the configured autocast."""
+    def tokens_batch(self, waveforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(last-layer tokens, logits or None) for one batch on the device (under inference_mode); the
+        fbank is computed in float32, the network under the configured autocast."""
         fbank = fbank_features(waveforms.float())
         with autocast_context(self.autocast):
-            tokens, logits = self.network(fbank)
+            return self.network(fbank)
+
+    def forward_batch(self, waveforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(embeddings, logits or None) for one fixed-length batch on the device (under inference_mode)."""
+        tokens, logits = self.tokens_batch(waveforms)
         return tokens.mean(dim=1).float(), None if logits is None else logits.float()
 
-    def embed(self, waveforms: np.ndarray) -> ModelOutput:
+    def frame_batch(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """(B, T', D) frame embeddings (tokens averaged over frequency) for one batch on the device
+        (under inference_mode)."""
+        tokens, _ = self.tokens_batch(waveforms)
+        return self.network.token_grid(tokens.float()).mean(dim=2)
+
+    def _batched(
+        self, waveforms: np.ndarray, n_samples: int | None
+    ) -> tuple[np.ndarray, Callable[[int, int], torch.Tensor]]:
+        """The (B, samples) float32 batch fixed to ``n_samples`` (None: as given) and a function giving
+        its clips [start, stop) on the device."""
         batch = np.asarray(waveforms, dtype=np.float32)
         if batch.ndim != 2:
             raise ValueError(f"expected waveforms of shape (batch, samples), got {batch.shape}")
-        batch = fix_length(batch, self.n_samples)
+        batch = fix_length(batch, n_samples)
         if batch.shape[0] and batch.shape[1] < MIN_SAMPLES:
             raise ValueError(f"BEATs needs at least {MIN_SAMPLES} samples ({MIN_SAMPLES / SAMPLE_RATE} s) per clip, "
                              f"got {batch.shape[1]}")
-        def forward(start: int, stop: int):
-            return self.forward_batch(torch.from_numpy(np.ascontiguousarray(batch[start:stop])).to(self.device))
+        return batch, lambda start, stop: torch.from_numpy(np.ascontiguousarray(batch[start:stop])).to(self.device)
 
-        return batched_outputs(forward, batch.shape[0], batch_size=self.batch_size, embedding_dim=self.embedding_dim,
+    def embed(self, waveforms: np.ndarray) -> ModelOutput:
+        batch, clips = self._batched(waveforms, self.n_samples)
+        return batched_outputs(lambda start, stop: self.forward_batch(clips(start, stop)), batch.shape[0],
+                               batch_size=self.batch_size, embedding_dim=self.embedding_dim,
                                num_classes=self.num_classes)
+
+    def frame_embed(self, waveforms: np.ndarray) -> FrameOutput:
+        batch, clips = self._batched(waveforms, None)
+        return batched_frames(lambda start, stop: self.frame_batch(clips(start, stop)), batch.shape[0],
+                              batch_size=self.batch_size, frame_dim=self.frame_dim, hop_seconds=self.hop_seconds,
+                              n_frames=frames_covering(batch.shape[1], SAMPLE_RATE, self.hop_seconds))
 
 
 def build_beats(params: Mapping[str, Any], *, cache_dir: str | os.PathLike, config_key: str) -> BEATsModel:

@@ -10,8 +10,9 @@ feature map).
 from __future__ import annotations
 
 import csv
+import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from acom.download import download, verify_sha256
 
 # The release's URL and checksum live in the registry, which the Snakefile reads without torch.
 from acom.models import MN04_FILENAME, MN04_SHA256, MN04_URL
-from acom.models.base import ModelOutput
+from acom.models.base import FrameOutput, ModelOutput, batched_frames, batched_outputs, frames_covering
 
 WEIGHTS_CONFIG_KEY = "models.efficientat_mn04.weights"
 SAMPLE_RATE = 32000
@@ -305,13 +306,25 @@ class MN04(nn.Module):
                 nn.init.normal_(module.weight, 0.0, 0.01)
                 nn.init.zeros_(module.bias)
 
-    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def time_stride(self) -> int:
+        """Mel frames per feature-map frame: the product of the time strides of the convolutions
+        (32 for MobileNetV3: a ``T``-frame mel gives ``ceil(T / 32)`` feature-map frames)."""
+        return math.prod(m.stride[1] for m in self.features.modules() if isinstance(m, nn.Conv2d))
+
+    def feature_map(self, mel: torch.Tensor) -> torch.Tensor:
+        """Log-mel (B, 1, 128, T) -> last feature map (B, 384, F', T'), F' = 4, T' = ceil(T / 32)."""
         if mel.dim() != 4 or mel.shape[1] != 1:
             raise ValueError(f"expected mel of shape (batch, 1, mels, frames), got {tuple(mel.shape)}")
-        x = self.features(mel)
-        embedding = x.mean(dim=(2, 3))
-        logits = self.classifier(x)
-        return logits, embedding
+        return self.features(mel)
+
+    def head(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits (B, 527), embedding (B, 384)) from the last feature map: the embedding is its
+        global average, the classifier pools it the same way."""
+        return self.classifier(features), features.mean(dim=(2, 3))
+
+    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(self.feature_map(mel))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -360,8 +373,6 @@ def read_audioset_labels(path: str | os.PathLike) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
-
-
 def build_mn04(state_dict: Mapping[str, torch.Tensor] | None, *, seed: int = 0) -> MN04:
     """MN04 with ``state_dict`` loaded strictly, or seeded random weights when it is None
     (the global RNG state is restored afterwards)."""
@@ -375,10 +386,18 @@ def build_mn04(state_dict: Mapping[str, torch.Tensor] | None, *, seed: int = 0) 
 
 class EfficientATMN04:
     """Frozen ``mn04_as`` as an :class:`acom.models.base.AudioModel`: (B, samples) float32 at
-    32 kHz -> 384-d embeddings and 527 AudioSet probabilities."""
+    32 kHz -> 384-d embeddings and 527 AudioSet probabilities.
+
+    Frame embeddings: the last feature map averaged over its frequency axis, 384 dimensions, one
+    frame per 32 mel frames (``hop_seconds`` 0.32 s). Frame ``t`` is centred on the mel frame
+    ``32 t``, i.e. at ``t * hop_seconds`` (the STFT is centred and the convolutions padded
+    symmetrically); its receptive field spans seconds, and the squeeze-excitation layers scale
+    channels by clip-wide averages, so every frame also carries some clip-level context.
+    """
 
     sample_rate: int = SAMPLE_RATE
     embedding_dim: int = EMBEDDING_DIM
+    frame_dim: int = EMBEDDING_DIM
 
     def __init__(
         self,
@@ -398,30 +417,41 @@ class EfficientATMN04:
         self.batch_size = batch_size
         self.front_end = MelFrontEnd().to(self.device).eval()
         self.model = build_mn04(state_dict, seed=seed).to(self.device)
+        self.hop_seconds = self.model.time_stride * self.front_end.hop_length / self.sample_rate
+
+    def feature_map(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """Last feature map (B, 384, F', T') for one batch already on the device (call under
+        inference_mode)."""
+        return self.model.feature_map(self.front_end(waveforms).unsqueeze(1))
 
     def forward_batch(self, waveforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits, embeddings) for one batch already on the device (call under inference_mode)."""
-        mel = self.front_end(waveforms)
-        return self.model(mel.unsqueeze(1))
+        return self.model.head(self.feature_map(waveforms))
 
-    def embed(self, waveforms: np.ndarray) -> ModelOutput:
+    def frame_batch(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """(B, T', 384) frame embeddings, all T' frames of the feature map (the mean over them is the
+        clip embedding), for one batch already on the device (call under inference_mode)."""
+        return self.feature_map(waveforms).mean(dim=2).transpose(1, 2)
+
+    def _checked(self, waveforms: np.ndarray) -> tuple[np.ndarray, Callable[[int, int], torch.Tensor]]:
+        """The (B, samples) float32 batch and a function giving its clips [start, stop) on the device."""
         batch = np.asarray(waveforms, dtype=np.float32)
         if batch.ndim != 2:
             raise ValueError(f"expected waveforms of shape (batch, samples), got {batch.shape}")
-        embeddings: list[np.ndarray] = []
-        probabilities: list[np.ndarray] = []
-        with torch.inference_mode():
-            for start in range(0, batch.shape[0], self.batch_size):
-                chunk = torch.from_numpy(batch[start : start + self.batch_size]).to(self.device)
-                logits, emb = self.forward_batch(chunk)
-                embeddings.append(emb.float().cpu().numpy())
-                probabilities.append(torch.sigmoid(logits).float().cpu().numpy())
-        if not embeddings:
-            return ModelOutput(
-                embeddings=np.zeros((0, self.embedding_dim), np.float32),
-                probabilities=np.zeros((0, NUM_CLASSES), np.float32),
-            )
-        return ModelOutput(
-            embeddings=np.concatenate(embeddings).astype(np.float32, copy=False),
-            probabilities=np.concatenate(probabilities).astype(np.float32, copy=False),
-        )
+        return batch, lambda start, stop: torch.from_numpy(np.ascontiguousarray(batch[start:stop])).to(self.device)
+
+    def embed(self, waveforms: np.ndarray) -> ModelOutput:
+        batch, clips = self._checked(waveforms)
+
+        def forward(start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+            logits, emb = self.forward_batch(clips(start, stop))
+            return emb, logits
+
+        return batched_outputs(forward, batch.shape[0], batch_size=self.batch_size, embedding_dim=self.embedding_dim,
+                               num_classes=NUM_CLASSES)
+
+    def frame_embed(self, waveforms: np.ndarray) -> FrameOutput:
+        batch, clips = self._checked(waveforms)
+        return batched_frames(lambda start, stop: self.frame_batch(clips(start, stop)), batch.shape[0],
+                              batch_size=self.batch_size, frame_dim=self.frame_dim, hop_seconds=self.hop_seconds,
+                              n_frames=frames_covering(batch.shape[1], self.sample_rate, self.hop_seconds))
