@@ -34,6 +34,7 @@ def check_config(config: Mapping[str, Any]) -> None:
         problems.extend(check_codec_config(name, params))
     problems.extend(check_filter_config(config))
     problems.extend(check_report_config(config))
+    problems.extend(check_sed_config(config))
     esc50 = config["datasets"]["esc50"]
     if esc50.get("root") is not None and esc50.get("synthetic"):
         problems.append("datasets.esc50: set either root (a local copy) or synthetic, not both")
@@ -105,4 +106,54 @@ def check_report_config(config: Mapping[str, Any]) -> list[str]:
     listen = report.get("listen", {})
     if listen.get("classifier", "logreg") not in config["classifiers"]:
         problems.append(f"report.listen.classifier: {listen.get('classifier')!r} has no entry under classifiers")
+    return problems
+
+
+def check_sed_config(config: Mapping[str, Any]) -> list[str]:
+    """Problems with the ``sed`` section and the ``datasets.desed`` entry it reads."""
+    from acom.desed import desed_classes
+
+    sed = config.get("sed", {})
+    if not sed.get("models"):
+        return []
+    problems = []
+    for section in ("models", "codecs", "filters"):
+        known = config.get(section, {})
+        for name in sed.get(section, []):
+            if name not in known:
+                problems.append(f"sed.{section} lists {name!r}, which has no entry under {section}: known {sorted(known)}")
+            elif section == "filters" and known[name]["type"] == "oracle_roi":
+                problems.append(f"sed.filters: {name!r} is an oracle_roi filter, whose masks are searched on ESC-50 "
+                                "clips, not on soundscapes")
+    desed = config["datasets"].get("desed") or {}
+    if desed.get("root") is not None:
+        if not desed.get("folds"):
+            problems.append("datasets.desed.folds: a DESED copy (root) needs its folds: a list of "
+                            "{fold, audio, labels} entries, paths relative to root")
+        elif len({entry["fold"] for entry in desed["folds"]}) != len(desed["folds"]):
+            problems.append("datasets.desed.folds: each fold may appear once")
+    else:
+        synthetic = desed.get("synthetic") or {}
+        class_map, backgrounds = synthetic.get("class_map") or {}, synthetic.get("backgrounds") or []
+        if not class_map or not backgrounds:
+            problems.append("datasets.desed.synthetic needs class_map and backgrounds to synthesise soundscapes "
+                            "from ESC-50 (or set datasets.desed.root to a DESED copy)")
+        for category in sorted(set(class_map) & set(backgrounds)):
+            problems.append(f"datasets.desed.synthetic: {category!r} is both a foreground (class_map) and a background")
+        for key in ("n_events", "snr_db"):
+            low, high = synthetic.get(key, (0, 0))
+            if low > high:
+                problems.append(f"datasets.desed.synthetic.{key}: [{low}, {high}] is not a range (low > high)")
+        if desed.get("classes") is not None:
+            for label in sorted(set(class_map.values()) - set(desed["classes"])):
+                problems.append(f"datasets.desed.synthetic.class_map maps to {label!r}, which is not in "
+                                "datasets.desed.classes")
+    classes = desed_classes(desed)
+    for key in ("thresholds", "median_filter_s"):
+        value = sed.get(key)
+        if isinstance(value, Mapping):
+            for label in sorted(set(classes) - set(value)):
+                problems.append(f"sed.{key}: no value for class {label!r} (a mapping names every class)")
+            for label in sorted(set(value) - set(classes)):
+                problems.append(f"sed.{key}: {label!r} is not an event class: known {classes}")
     return problems

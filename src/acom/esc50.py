@@ -44,7 +44,7 @@ def find_audio_files(audio_dir: str | os.PathLike) -> dict[str, Path]:
     """Map file stem -> path for every audio file in ``audio_dir`` (any libsndfile extension)."""
     audio_dir = Path(audio_dir)
     if not audio_dir.is_dir():
-        raise FileNotFoundError(f"{audio_dir}: ESC-50 audio folder not found")
+        raise FileNotFoundError(f"{audio_dir}: audio folder not found")
     exts = audio_extensions()
     by_stem: dict[str, Path] = {}
     for path in sorted(audio_dir.iterdir()):
