@@ -18,6 +18,7 @@ include: "workflow/rules/codec.smk"
 include: "workflow/rules/masks.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/sed.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -30,4 +31,5 @@ rule all:
         rules.plot_results.output,
         CONFUSION_PLOTS,
         "results/listen",
+        branch(SED_MODELS, then="results/desed_summary.csv"),
     default_target: True

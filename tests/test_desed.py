@@ -110,8 +110,8 @@ def test_unreadable_stereo_and_duplicated_files(tmp_path):
 
 def test_desed_classes_defaults():
     assert desed_classes({"root": "/data/desed"}) == DESED_CLASSES
-    assert desed_classes({"root": None, "synthetic": {"class_map": {"dog": "Dog", "cat": "Cat", "x": "Dog"}}}) == [
-        "Cat", "Dog"]
+    pairs = [{"category": "dog", "label": "Dog"}, {"category": "cat", "label": "Cat"}, {"category": "x", "label": "Dog"}]
+    assert desed_classes({"root": None, "synthetic": {"class_map": pairs}}) == ["Cat", "Dog"]
     assert desed_classes({"classes": ["Dog"], "root": "/x"}) == ["Dog"]
 
 
@@ -132,6 +132,8 @@ def default_config() -> dict:
         (lambda c: c["sed"].update(thresholds={"Dog": 0.4}), "sed.thresholds: no value for class 'Cat'"),
         (lambda c: c["datasets"]["desed"].update(classes=["Dog", "Cat"]),
          "class_map maps to 'Alarm_bell_ringing', which is not in datasets.desed.classes"),
+        (lambda c: c["datasets"]["desed"]["synthetic"]["class_map"].append({"category": "dog", "label": "Cat"}),
+         "category 'dog' is mapped twice"),
     ],
 )
 def test_sed_config_problems_are_named(edit, message):

@@ -111,7 +111,7 @@ def check_report_config(config: Mapping[str, Any]) -> list[str]:
 
 def check_sed_config(config: Mapping[str, Any]) -> list[str]:
     """Problems with the ``sed`` section and the ``datasets.desed`` entry it reads."""
-    from acom.desed import desed_classes
+    from acom.desed import desed_classes, synthetic_class_map
 
     sed = config.get("sed", {})
     if not sed.get("models"):
@@ -134,7 +134,10 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
             problems.append("datasets.desed.folds: each fold may appear once")
     else:
         synthetic = desed.get("synthetic") or {}
-        class_map, backgrounds = synthetic.get("class_map") or {}, synthetic.get("backgrounds") or []
+        class_map, backgrounds = synthetic_class_map(synthetic), synthetic.get("backgrounds") or []
+        categories = [entry["category"] for entry in synthetic.get("class_map") or []]
+        for category in sorted({c for c in categories if categories.count(c) > 1}):
+            problems.append(f"datasets.desed.synthetic.class_map: category {category!r} is mapped twice")
         if not class_map or not backgrounds:
             problems.append("datasets.desed.synthetic needs class_map and backgrounds to synthesise soundscapes "
                             "from ESC-50 (or set datasets.desed.root to a DESED copy)")

@@ -43,7 +43,14 @@ def desed_classes(desed: Mapping[str, Any]) -> list[str]:
         return list(desed["classes"])
     if desed.get("root") is not None:
         return list(DESED_CLASSES)
-    return sorted(set((desed.get("synthetic") or {}).get("class_map", {}).values()))
+    return sorted(set(synthetic_class_map(desed.get("synthetic") or {}).values()))
+
+
+def synthetic_class_map(synthetic: Mapping[str, Any]) -> dict[str, str]:
+    """ESC-50 category -> event label from ``datasets.desed.synthetic.class_map``, a list of
+    ``{category, label}`` pairs (a list, not a mapping, so an overlay config replaces it whole
+    instead of merging into the default's keys)."""
+    return {entry["category"]: entry["label"] for entry in synthetic.get("class_map") or []}
 
 
 def read_strong_labels(tsv: str | os.PathLike, *, classes: Sequence[str]) -> pd.DataFrame:
@@ -169,7 +176,7 @@ def synthesize_from_esc50(esc50_root: str | os.PathLike, *, folds: Sequence[int]
     from acom.soundscapes import SoundscapeSpec, synthesize_fold, write_strong_labels
 
     esc50_root, out_root = Path(esc50_root), Path(out_root)
-    class_map, backgrounds = dict(params["class_map"]), list(params["backgrounds"])
+    class_map, backgrounds = synthetic_class_map(params), list(params["backgrounds"])
     meta = read_metadata(esc50_root / "meta" / "esc50.csv")
     missing = sorted((set(class_map) | set(backgrounds)) - set(meta["category"]))
     if missing:

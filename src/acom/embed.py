@@ -104,3 +104,37 @@ def _top_k(probs: np.ndarray | None, labels: Sequence[str] | None, k: int) -> tu
 def embedding_matrix(table: pd.DataFrame) -> np.ndarray:
     """(n_clips, D) float32 matrix from an embedding table's ``embedding`` column."""
     return np.stack(table["embedding"].to_numpy()).astype(np.float32)
+
+
+FRAME_COLUMNS = ["clip_id", "fold", "n_frames", "embedding"]
+
+
+def embed_clip_frames(model: AudioModel, clips: pd.DataFrame, *, batch_size: int) -> tuple[pd.DataFrame, float]:
+    """Frame embeddings (the model's ``frame_embed``) of every clip in ``clips`` (a fold manifest),
+    read and resampled as :func:`embed_clips` does, batched by equal length.
+
+    Returns (table, hop_seconds): one row per clip in the input order with ``n_frames`` and the
+    (n_frames, frame_dim) matrix flattened row-major into ``embedding`` (Parquet stores flat lists
+    compactly; :func:`frame_matrices` restores the matrices).
+    """
+    if not hasattr(model, "frame_embed"):
+        raise ValueError(f"{type(model).__name__} has no frame embeddings (frame_embed); it cannot feed the SED head")
+    to_model_rate = ClipResampler(model.sample_rate)
+    waves = [to_model_rate(*read_audio(path)) for path in clips["path"]]
+    frames: list[np.ndarray | None] = [None] * len(waves)
+    hop_seconds = None
+    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
+        out = model.frame_embed(np.stack([waves[i] for i in batch]))
+        hop_seconds = out.hop_seconds
+        for j, i in enumerate(batch):
+            frames[i] = np.asarray(out.embeddings[j], dtype=np.float32)
+    table = clips[["clip_id", "fold"]].reset_index(drop=True).copy()
+    table["n_frames"] = [int(f.shape[0]) for f in frames]
+    table["embedding"] = [f.reshape(-1) for f in frames]
+    return table[FRAME_COLUMNS], float(hop_seconds if hop_seconds is not None else np.nan)
+
+
+def frame_matrices(table: pd.DataFrame) -> list[np.ndarray]:
+    """The (n_frames, frame_dim) float32 matrix of each row of a frame-embedding table."""
+    return [np.asarray(flat, dtype=np.float32).reshape(int(n), -1)
+            for flat, n in zip(table["embedding"], table["n_frames"], strict=True)]

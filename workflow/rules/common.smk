@@ -18,6 +18,7 @@ from acom.codecs import (
     parse_condition,
 )
 from acom.config import check_config
+from acom.desed import desed_classes
 from acom.evaluate import pcm_kbps
 from acom.models import model_downloads, model_sample_rate
 
@@ -57,6 +58,7 @@ def threads_for(stage, default=1):
 
 
 wildcard_constraints:
+    dataset="esc50|desed",
     fold=r"\d+",
     rate=r"\d+",
     model="|".join(config["models"]),
@@ -133,31 +135,31 @@ def codec_file_inputs(name):
     }
 
 
-def uncoded_inputs(filter, name, fold):
+def uncoded_inputs(dataset, filter, name, fold):
     """The unprocessed-by-codec clips of a fold at codec `name`'s rate, under `filter`."""
     manifest, audio = condition_audio(
-        filter, "none", codec_sample_rate(config["codecs"][name]), fold
+        dataset, filter, "none", codec_sample_rate(config["codecs"][name]), fold
     )
     return {"manifest": manifest, "audio": audio, **codec_file_inputs(name)}
 
 
 def code_inputs(wildcards):
     name = parse_condition(wildcards.codec)[0]
-    inputs = uncoded_inputs(wildcards.filter, name, wildcards.fold)
+    inputs = uncoded_inputs(wildcards.dataset, wildcards.filter, name, wildcards.fold)
     if config["codecs"][name]["type"] in ENCODEC_BANDWIDTHS:
         # Every EnCodec bitrate is derived from one encoding at the highest bandwidth.
-        inputs["full_codes"] = f"results/esc50/codes/{wildcards.filter}/{name}/fold{wildcards.fold}"
+        inputs["full_codes"] = f"results/{wildcards.dataset}/codes/{wildcards.filter}/{name}/fold{wildcards.fold}"
     return inputs
 
 
 def encode_inputs(wildcards):
-    return uncoded_inputs(wildcards.filter, wildcards.encoder, wildcards.fold)
+    return uncoded_inputs(wildcards.dataset, wildcards.filter, wildcards.encoder, wildcards.fold)
 
 
 def coded_manifests():
     """(filter, manifest path) of every coded fold: the inputs of the rate-distortion table."""
     return [
-        (filter, f"results/esc50/coded/{filter}/{codec}/fold{fold}.parquet")
+        (filter, condition_audio("esc50", filter, codec, None, fold)[0])
         for filter, codec in CONDITIONS
         if codec != "none"
         for fold in FOLDS
@@ -165,26 +167,20 @@ def coded_manifests():
 
 
 # --- conditions ---------------------------------------------------------------------------------
-def condition_audio(filter, codec, rate, fold):
-    """(manifest, audio dir) of fold `fold` under condition (filter, codec).
+def condition_audio(dataset, filter, codec, rate, fold):
+    """(manifest, audio dir) of fold `fold` of `dataset` (esc50 clips or desed soundscapes) under
+    condition (filter, codec): both data sets go through the same resample, filter and codec rules.
 
     Uncoded audio comes at `rate` (the consumer's rate); coded audio at the codec's rate (the
     embedding stage resamples it to the model's).
     """
     if codec == "none" and filter == "none":
-        return (
-            f"results/esc50/resampled/sr{rate}/fold{fold}.parquet",
-            f"results/esc50/resampled/sr{rate}/fold{fold}",
-        )
-    if codec != "none":
-        return (
-            f"results/esc50/coded/{filter}/{codec}/fold{fold}.parquet",
-            f"results/esc50/coded/{filter}/{codec}/fold{fold}",
-        )
-    return (
-        f"results/esc50/filtered/{filter}/sr{rate}/fold{fold}.parquet",
-        f"results/esc50/filtered/{filter}/sr{rate}/fold{fold}",
-    )
+        stem = f"results/{dataset}/resampled/sr{rate}/fold{fold}"
+    elif codec != "none":
+        stem = f"results/{dataset}/coded/{filter}/{codec}/fold{fold}"
+    else:
+        stem = f"results/{dataset}/filtered/{filter}/sr{rate}/fold{fold}"
+    return f"{stem}.parquet", stem
 
 
 def condition_nominal_kbps(filter, codec, rate):
@@ -210,10 +206,8 @@ def filter_model(name):
 def filter_inputs(wildcards):
     """Unfiltered clips at the consumer's rate, plus the model files (saliency) or the fold's best
     masks (oracle_roi) the filter needs."""
-    inputs = {
-        "manifest": f"results/esc50/resampled/sr{wildcards.rate}/fold{wildcards.fold}.parquet",
-        "audio": f"results/esc50/resampled/sr{wildcards.rate}/fold{wildcards.fold}",
-    }
+    manifest, audio = condition_audio(wildcards.dataset, "none", "none", wildcards.rate, wildcards.fold)
+    inputs = {"manifest": manifest, "audio": audio}
     params, model = filter_params(wildcards.filter), filter_model(wildcards.filter)
     if params["type"] == "oracle_roi":
         inputs["masks"] = f"results/esc50/masks/{model}/fold{wildcards.fold}.parquet"
@@ -230,9 +224,10 @@ def search_inputs(wildcards):
         for fold in FOLDS
         if fold != int(wildcards.fold)
     }
+    manifest, audio = condition_audio("esc50", "none", "none", SEARCH_RATE, wildcards.fold)
     return {
-        "manifest": f"results/esc50/resampled/sr{SEARCH_RATE}/fold{wildcards.fold}.parquet",
-        "audio": f"results/esc50/resampled/sr{SEARCH_RATE}/fold{wildcards.fold}",
+        "manifest": manifest,
+        "audio": audio,
         **train,
         **model_file_inputs(wildcards),
     }
@@ -242,7 +237,7 @@ def roi_rate_inputs(wildcards):
     name = parse_condition(wildcards.codec)[0]
     return {
         "masks": f"results/esc50/masks/{wildcards.model}/fold{wildcards.fold}.parquet",
-        **uncoded_inputs("none", name, wildcards.fold),
+        **uncoded_inputs("esc50", "none", name, wildcards.fold),
     }
 
 
@@ -260,7 +255,7 @@ def roi_summary_inputs():
 
 def embed_inputs(wildcards):
     manifest, audio = condition_audio(
-        wildcards.filter, wildcards.codec, model_rate(wildcards.model), wildcards.fold
+        "esc50", wildcards.filter, wildcards.codec, model_rate(wildcards.model), wildcards.fold
     )
     return {"manifest": manifest, "audio": audio, **model_file_inputs(wildcards)}
 
@@ -281,7 +276,7 @@ def classify_inputs(wildcards):
         for fold in FOLDS
     }
     audio = {
-        f"audio{fold}": condition_audio(wildcards.filter, wildcards.codec, rate, fold)[0] for fold in FOLDS
+        f"audio{fold}": condition_audio("esc50", wildcards.filter, wildcards.codec, rate, fold)[0] for fold in FOLDS
     }
     return {**test, **train, **audio}
 
@@ -293,6 +288,73 @@ def summary_inputs():
         for classifier in CLASSIFIERS
         for train in TRAIN_CONDITIONS
         for filter, codec in CONDITIONS
+    ]
+
+
+# --- sound event detection (datasets.desed, sed) -------------------------------------------------
+DESED = config["datasets"].get("desed") or {}
+SED = config.get("sed", {})
+SED_MODELS = SED.get("models", [])
+SED_CLASSES = desed_classes(DESED)
+# A DESED copy's folds are its configured (audio, TSV) pairs; soundscapes synthesised from ESC-50
+# come one fold per ESC-50 fold.
+DESED_FOLDS = sorted(entry["fold"] for entry in DESED["folds"]) if DESED.get("root") else FOLDS
+SED_CODED = [
+    condition_name(codec, kbps) for codec in SED.get("codecs", []) for kbps in config["codecs"][codec]["bitrates_kbps"]
+]
+SED_CONDITIONS = [(filter, codec) for filter in ["none", *SED.get("filters", [])] for codec in ["none", *SED_CODED]]
+
+
+def desed_fold_paths():
+    """fold -> (audio folder, strong-label TSV) of the DESED-format data the workflow reads."""
+    if DESED.get("root"):
+        return {
+            entry["fold"]: (os.path.join(DESED["root"], entry["audio"]), os.path.join(DESED["root"], entry["labels"]))
+            for entry in DESED["folds"]
+        }
+    root = "resources/desed_synthetic"
+    return {fold: (f"{root}/audio/fold{fold}", f"{root}/metadata/fold{fold}.tsv") for fold in FOLDS}
+
+
+def desed_inputs(wildcards):
+    if DESED.get("root"):
+        return {"labels": [tsv for audio, tsv in desed_fold_paths().values()]}
+    return {"root": "resources/desed_synthetic"}  # made by synthesize_desed
+
+
+def frame_embed_inputs(wildcards):
+    manifest, audio = condition_audio(
+        "desed", wildcards.filter, wildcards.codec, model_rate(wildcards.model), wildcards.fold
+    )
+    return {"manifest": manifest, "audio": audio, **model_file_inputs(wildcards)}
+
+
+def frame_embeddings(model, filter, codec, fold):
+    return f"results/desed/frame_embeddings/{model}/{filter}/{codec}/fold{fold}.parquet"
+
+
+def detect_inputs(wildcards):
+    """Every fold's frame embeddings under the tested condition and the training condition (clean:
+    uncoded; matched: the tested one), the audio manifests (actual kbps), the soundscape manifest
+    and the strong labels."""
+    model, filter, codec = wildcards.model, wildcards.filter, wildcards.codec
+    train_filter, train_codec = REFERENCE_CONDITION if wildcards.train_condition == "clean" else (filter, codec)
+    rate = model_rate(model)
+    return {
+        **{f"test{fold}": frame_embeddings(model, filter, codec, fold) for fold in DESED_FOLDS},
+        **{f"train{fold}": frame_embeddings(model, train_filter, train_codec, fold) for fold in DESED_FOLDS},
+        **{f"audio{fold}": condition_audio("desed", filter, codec, rate, fold)[0] for fold in DESED_FOLDS},
+        "manifest": "results/desed/manifest.parquet",
+        "labels": "results/desed/labels.parquet",
+    }
+
+
+def sed_summary_inputs():
+    return [
+        f"results/desed/metrics/{model}/{train}/{filter}/{codec}.parquet"
+        for model in SED_MODELS
+        for train in SED.get("train_conditions", ["clean"])
+        for filter, codec in SED_CONDITIONS
     ]
 
 
@@ -360,7 +422,7 @@ def listen_conditions():
             "label": label,
             "filter": filter,
             "codec": codec,
-            "manifests": [condition_audio(filter, codec, LISTEN_RATE, fold)[0] for fold in FOLDS],
+            "manifests": [condition_audio("esc50", filter, codec, LISTEN_RATE, fold)[0] for fold in FOLDS],
         }
         for label, filter, codec in LISTEN_CONDITIONS
     ]

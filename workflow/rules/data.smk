@@ -99,3 +99,47 @@ rule download_model_file:
         ENV
     script:
         "../scripts/download.py"
+
+
+rule synthesize_desed:
+    input:
+        unpack(esc50_inputs),
+    output:
+        root=directory("resources/desed_synthetic"),
+    params:
+        esc50_root=esc50_root(),
+        folds=FOLDS,
+        synthetic=DESED.get("synthetic"),
+    log:
+        "results/logs/synthesize_desed.log",
+    benchmark:
+        "results/benchmarks/synthesize_desed.tsv"
+    threads: threads_for("synthesize")
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/synthesize_desed.py"
+
+
+rule ingest_desed:
+    input:
+        unpack(desed_inputs),
+    output:
+        manifest="results/desed/manifest.parquet",
+        labels="results/desed/labels.parquet",
+    params:
+        folds=desed_fold_paths(),
+        classes=SED_CLASSES,
+    log:
+        "results/logs/ingest_desed.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/ingest_desed.py"

@@ -24,3 +24,26 @@ rule embed_fold:
         ENV
     script:
         "../scripts/embed_fold.py"
+
+
+rule embed_frames:
+    input:
+        unpack(frame_embed_inputs),
+    output:
+        frames="results/desed/frame_embeddings/{model}/{filter}/{codec}/fold{fold}.parquet",
+    log:
+        "results/logs/embed_frames/{model}/{filter}/{codec}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/embed_frames/{model}/{filter}/{codec}/fold{fold}.tsv"
+    params:
+        model=lambda wildcards: model_params(wildcards.model),
+        cache_dir="resources/models",
+    threads: threads_for("embed", 2)
+    resources:
+        mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),
+        runtime=lambda wildcards: model_resource(wildcards.model, "runtime", 60),
+        gpu=lambda wildcards: model_resource(wildcards.model, "gpu", 0),
+    conda:
+        ENV
+    script:
+        "../scripts/embed_frames.py"

@@ -1,0 +1,66 @@
+# SED: per (model, training condition, tested condition), a frame head per fold trained on the other
+# folds, event lists and sed_eval metrics; then the per-fold table and summary.
+
+
+rule detect_events:
+    input:
+        unpack(detect_inputs),
+    output:
+        events="results/desed/events/{model}/{train_condition}/{filter}/{codec}.tsv",
+        metrics="results/desed/metrics/{model}/{train_condition}/{filter}/{codec}.parquet",
+    log:
+        "results/logs/detect_events/{model}/{train_condition}/{filter}/{codec}.log",
+    benchmark:
+        "results/benchmarks/detect_events/{model}/{train_condition}/{filter}/{codec}.tsv"
+    params:
+        folds=DESED_FOLDS,
+        classes=SED_CLASSES,
+        head=SED.get("head", {}),
+        thresholds=SED.get("thresholds", 0.5),
+        median_filter_s=SED.get("median_filter_s", 0.45),
+        min_hop_s=SED.get("min_hop_s"),
+        scoring={key: SED[key] for key in ("segment_seconds", "t_collar", "percentage_of_length") if key in SED},
+        seed=SED.get("seed", 0),
+        nominal_kbps=lambda wildcards: condition_nominal_kbps(
+            wildcards.filter, wildcards.codec, model_rate(wildcards.model)
+        ),
+    threads: threads_for("detect", 2)
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/detect_events.py"
+
+
+rule summarize_desed:
+    input:
+        metrics=sed_summary_inputs(),
+    output:
+        per_fold=report(
+            "results/desed_per_fold.csv",
+            caption="../report/desed_per_fold.rst",
+            category="SED",
+        ),
+        summary=report(
+            "results/desed_summary.csv",
+            caption="../report/desed_summary.rst",
+            category="SED",
+        ),
+    log:
+        "results/logs/summarize_desed.log",
+    params:
+        n_conditions=len(sed_summary_inputs()),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../scripts/summarize_desed.py"
+
+
+localrules:
+    summarize_desed,

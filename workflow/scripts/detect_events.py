@@ -1,0 +1,31 @@
+"""Snakemake adapter: per-fold SED of one condition: heads, event lists, sed_eval metrics (acom.detection)."""
+
+import pandas as pd
+import torch
+
+from acom.detection import cross_validate_sed, soundscape_files
+from acom.io import atomic_output, read_parquet_metadata, write_parquet
+from acom.logs import log_to_file
+from acom.sed import HeadConfig
+
+with log_to_file(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    p, folds = snakemake.params, snakemake.params.folds
+    test = {f: pd.read_parquet(snakemake.input[f"test{f}"]) for f in folds}
+    train = {f: pd.read_parquet(snakemake.input[f"train{f}"]) for f in folds}
+    hops = {read_parquet_metadata(snakemake.input[f"{kind}{f}"])["hop_seconds"] for kind in ("test", "train") for f in folds}
+    if len(hops) != 1:
+        raise ValueError(f"frame embeddings of {snakemake.wildcards.model} disagree on the frame hop: {sorted(hops)} s")
+    events, metrics = cross_validate_sed(
+        test, train, pd.read_parquet(snakemake.input.labels), soundscape_files(pd.read_parquet(snakemake.input.manifest)),
+        hop_seconds=hops.pop(), classes=p.classes, head=HeadConfig.from_mapping(p.head), thresholds=p.thresholds,
+        median_filter_s=p.median_filter_s, seed=p.seed, scoring=p.scoring, min_hop_s=p.min_hop_s)
+    audio = pd.concat([pd.read_parquet(snakemake.input[f"audio{f}"]) for f in folds])
+    w = snakemake.wildcards
+    metrics = metrics.assign(model=w.model, train_condition=w.train_condition, filter=w.filter, codec=w.codec,
+                             nominal_kbps=p.nominal_kbps,
+                             actual_kbps=metrics["fold"].map(audio.groupby("fold")["actual_kbps"].mean()))
+    with atomic_output(snakemake.output.events) as tmp:
+        events.to_csv(tmp, sep="\t", index=False, float_format="%.3f")
+    write_parquet(metrics, snakemake.output.metrics)
+    log.info("per fold:\n%s", metrics.to_string())

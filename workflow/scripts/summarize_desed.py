@@ -1,0 +1,17 @@
+"""Snakemake adapter: the SED per-fold table and the summary computed from it (acom.detection)."""
+
+import pandas as pd
+
+from acom.detection import SED_METRICS, summarize_sed
+from acom.io import write_csv
+from acom.logs import log_to_file
+
+KEYS = ["model", "train_condition", "filter", "codec", "nominal_kbps", "fold"]
+
+with log_to_file(snakemake.log[0]) as log:
+    per_fold = pd.concat([pd.read_parquet(path) for path in snakemake.input.metrics], ignore_index=True)
+    per_fold = per_fold[[*KEYS, "n_clips", "actual_kbps", *SED_METRICS]].sort_values(KEYS).reset_index(drop=True)
+    write_csv(per_fold, snakemake.output.per_fold)
+    summary = summarize_sed(per_fold)
+    write_csv(summary, snakemake.output.summary)
+    log.info("summary:\n%s", summary.to_string())
