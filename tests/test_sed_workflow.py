@@ -66,7 +66,7 @@ def test_sed_summary_rows_and_learning(sed_run):
         assert summary[metric].between(0, 2).all() and f"{metric}_std" in summary.columns
     clean = summary.iloc[0]
     # Three classes that MFCCs tell apart easily: the head learns them.
-    assert clean["segment_f1_micro"] > 0.7, clean
+    assert clean["segment_f1_micro"] > 0.6, clean
     assert clean["segment_er_micro"] < 0.5, clean
 
 
