@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
 
 from acom.esc50 import MANIFEST_COLUMNS, find_audio_files
+from acom.io import mono_audio_info
 
 STRONG_COLUMNS = ["filename", "onset", "offset", "event_label"]
 #: The ten DESED classes (DCASE 2020-2024 task 4), the default class list of a user's DESED copy.
@@ -132,16 +132,9 @@ def build_desed_manifest(folds: Mapping[int, tuple[str | os.PathLike, str | os.P
                 problems.append(f"{path}: clip id {clip_id} is also in fold {seen[clip_id]}")
                 continue
             seen[clip_id] = fold
-            try:
-                info = sf.info(str(path))
-            except (sf.LibsndfileError, RuntimeError) as err:
-                problems.append(f"{path}: not a readable audio file ({err})")
-                continue
-            if info.frames == 0:
-                problems.append(f"{path}: the file holds no samples")
-                continue
-            if info.channels != 1:
-                problems.append(f"{path}: expected a mono soundscape, found {info.channels} channels")
+            info, problem = mono_audio_info(path, what="soundscape")
+            if problem:
+                problems.append(problem)
                 continue
             duration = info.frames / info.samplerate
             file_events = events[events["filename"] == name]

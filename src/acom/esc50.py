@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
+from acom.io import mono_audio_info
+
 META_COLUMNS = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
 MANIFEST_COLUMNS = [
     "clip_id", "fold", "target", "category", "esc10", "source_path", "sample_rate", "frames",
@@ -91,16 +93,9 @@ def build_manifest(root: str | os.PathLike, selected: pd.DataFrame) -> pd.DataFr
         if path is None:
             problems.append(f"metadata row {rec.filename}: no audio file with stem {rec.clip_id} in {root / 'audio'}")
             continue
-        try:
-            info = sf.info(str(path))
-        except (sf.LibsndfileError, RuntimeError) as err:
-            problems.append(f"{path}: not a readable audio file ({err})")
-            continue
-        if info.frames == 0:
-            problems.append(f"{path}: the file holds no samples")
-            continue
-        if info.channels != 1:
-            problems.append(f"{path}: expected a mono clip, found {info.channels} channels")
+        info, problem = mono_audio_info(path, what="clip")
+        if problem:
+            problems.append(problem)
             continue
         rows.append(
             {

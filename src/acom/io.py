@@ -99,3 +99,19 @@ def write_flac(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) -
     samples = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
     with atomic_output(path) as tmp:
         sf.write(str(tmp), samples, sample_rate, format="FLAC", subtype="PCM_16")
+
+
+def mono_audio_info(path: str | os.PathLike, *, what: str = "clip") -> tuple[Any, str | None]:
+    """(header, None) for a readable, non-empty mono audio file; (None, the problem) otherwise.
+
+    Ingest collects the problem strings of a whole data set and reports them at once.
+    """
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        return None, f"{path}: not a readable audio file ({err})"
+    if info.frames == 0:
+        return None, f"{path}: the file holds no samples"
+    if info.channels != 1:
+        return None, f"{path}: expected a mono {what}, found {info.channels} channels"
+    return info, None
