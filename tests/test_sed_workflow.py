@@ -108,3 +108,21 @@ def test_per_fold_metrics_match_sed_eval_run_on_the_written_event_lists(sed_run)
 
 def test_sed_second_run_has_nothing_to_do(sed_run):
     assert planned_jobs(snakemake(sed_run, "-n", "results/desed_summary.csv", configfiles=CONFIGS)) == {}
+
+
+def test_filters_apply_to_soundscapes_through_the_shared_filter_rule(tmp_path):
+    """sed.filters plans filter_fold jobs on the soundscapes (the ESC-50 rule, dataset desed), and
+    codes and embeds the filtered audio; oracle_roi is refused (its masks are ESC-50 clips')."""
+    overlay = tmp_path / "filters.yaml"
+    overlay.write_text("sed:\n  filters: [lowpass_4000]\n")
+    result = snakemake(tmp_path, "-n", "results/desed_summary.csv", configfiles=[*CONFIGS, overlay])
+    jobs = planned_jobs(result)
+    text = result.stdout + result.stderr
+    assert jobs["filter_fold"] == 3  # 3 folds at the 16 kHz of MFCC and Opus
+    assert "results/desed/filtered/lowpass_4000/sr16000/fold1.parquet" in text
+    assert "results/desed/coded/lowpass_4000/opus_16/fold1.parquet" in text
+    assert jobs["detect_events"] == 4  # (none, lowpass_4000) x (none, opus_16), clean
+    overlay.write_text("sed:\n  filters: [oracle_roi]\n")
+    refused = snakemake(tmp_path, "-n", "results/desed_summary.csv", configfiles=[*CONFIGS, overlay], check=False)
+    assert refused.returncode != 0
+    assert "sed.filters: 'oracle_roi' is an oracle_roi filter" in refused.stdout + refused.stderr
