@@ -20,6 +20,7 @@ rule embed_fold:
         mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),
         runtime=lambda wildcards: model_resource(wildcards.model, "runtime", 60),
         gpu=lambda wildcards: model_resource(wildcards.model, "gpu", 0),
+        gpu_model=lambda wildcards: model_resource(wildcards.model, "gpu_model", ""),
     conda:
         ENV
     script:
@@ -43,6 +44,7 @@ rule embed_frames:
         mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),
         runtime=lambda wildcards: model_resource(wildcards.model, "runtime", 60),
         gpu=lambda wildcards: model_resource(wildcards.model, "gpu", 0),
+        gpu_model=lambda wildcards: model_resource(wildcards.model, "gpu_model", ""),
     conda:
         ENV
     script:
