@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
@@ -17,6 +18,7 @@ from acom.desed import (
     build_desed_manifest,
     desed_classes,
     read_strong_labels,
+    write_strong_labels,
 )
 from acom.io import write_flac
 
@@ -142,3 +144,17 @@ def test_sed_config_problems_are_named(edit, message):
     edit(config)
     with pytest.raises(ValueError, match=message):
         check_config(config)
+
+
+def test_write_strong_labels(tmp_path):
+    labels = pd.DataFrame({"filename": ["fold1_0000.flac", "fold1_0000.flac"], "onset": [0.5, 1.25],
+                           "offset": [1.0, 3.0], "event_label": ["Dog", "Alarm_bell_ringing"],
+                           "source_clip": ["1-1-A-0", "1-2-A-38"], "snr_db": [12.3456, 20.0]})
+    path = tmp_path / "sub" / "strong.tsv"
+    write_strong_labels(labels, path)
+    assert path.read_text().splitlines() == [
+        "filename\tonset\toffset\tevent_label",
+        "fold1_0000.flac\t0.500\t1.000\tDog",
+        "fold1_0000.flac\t1.250\t3.000\tAlarm_bell_ringing",
+    ]
+    assert [p.name for p in path.parent.iterdir()] == ["strong.tsv"]  # no temporary file left behind

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
+from acom.desed import STRONG_COLUMNS as EVENT_COLUMNS
 from acom.sed import (
-    EVENT_COLUMNS,
     HeadConfig,
     decode_events,
     evaluate_events,

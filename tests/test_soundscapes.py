@@ -9,15 +9,14 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from acom.desed import STRONG_COLUMNS as DESED_COLUMNS
 from acom.io import read_audio, write_flac
 from acom.soundscapes import (
     ACTIVE_HOP_S,
-    DESED_COLUMNS,
     LABEL_COLUMNS,
     SoundscapeSpec,
     active_region,
     synthesize_fold,
-    write_strong_labels,
 )
 
 SR = 16_000
@@ -206,19 +205,3 @@ def test_unmapped_category_raises(corpus, tmp_path):
     events.loc[0, "category"] = "crying_baby"
     with pytest.raises(ValueError, match="crying_baby"):
         _synth((events, backgrounds, burst), tmp_path)
-
-
-# --- TSV -------------------------------------------------------------------------------------------
-
-def test_write_strong_labels(tmp_path):
-    labels = pd.DataFrame({"filename": ["fold1_0000.flac", "fold1_0000.flac"], "onset": [0.5, 1.25],
-                           "offset": [1.0, 3.0], "event_label": ["Dog", "Alarm_bell_ringing"],
-                           "source_clip": ["1-1-A-0", "1-2-A-38"], "snr_db": [12.3456, 20.0]})
-    path = tmp_path / "sub" / "strong.tsv"
-    write_strong_labels(labels, path)
-    assert path.read_text().splitlines() == [
-        "filename\tonset\toffset\tevent_label",
-        "fold1_0000.flac\t0.500\t1.000\tDog",
-        "fold1_0000.flac\t1.250\t3.000\tAlarm_bell_ringing",
-    ]
-    assert [p.name for p in path.parent.iterdir()] == ["strong.tsv"]  # no temporary file left behind

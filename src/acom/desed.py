@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acom.esc50 import MANIFEST_COLUMNS, find_audio_files
-from acom.io import mono_audio_info
+from acom.esc50 import MANIFEST_COLUMNS, find_audio_files, read_metadata, select_clips
+from acom.esc50 import build_manifest as build_esc50_manifest
+from acom.io import atomic_output, mono_audio_info
 
 STRONG_COLUMNS = ["filename", "onset", "offset", "event_label"]
 #: The ten DESED classes (DCASE 2020-2024 task 4), the default class list of a user's DESED copy.
@@ -100,6 +101,15 @@ def read_strong_labels(tsv: str | os.PathLike, *, classes: Sequence[str]) -> pd.
     return events
 
 
+def write_strong_labels(labels: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write the DESED strong-label TSV (``filename\\tonset\\toffset\\tevent_label``, 3 decimals) atomically."""
+    missing = [c for c in STRONG_COLUMNS if c not in labels.columns]
+    if missing:
+        raise ValueError(f"labels lack columns {missing} (expected {STRONG_COLUMNS})")
+    with atomic_output(path) as tmp:
+        labels[STRONG_COLUMNS].to_csv(tmp, sep="\t", index=False, float_format="%.3f")
+
+
 def build_desed_manifest(folds: Mapping[int, tuple[str | os.PathLike, str | os.PathLike]], *,
                          classes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Match each fold's TSV to its audio folder and read every file's header.
@@ -164,9 +174,7 @@ def synthesize_from_esc50(esc50_root: str | os.PathLike, *, folds: Sequence[int]
     Files are written under ``out_root`` + ``.part`` and renamed into place at the end, so an
     interrupted synthesis never passes for a complete one.
     """
-    from acom.esc50 import build_manifest as build_esc50_manifest
-    from acom.esc50 import read_metadata, select_clips
-    from acom.soundscapes import SoundscapeSpec, synthesize_fold, write_strong_labels
+    from acom.soundscapes import SoundscapeSpec, synthesize_fold  # soundscapes imports this module
 
     esc50_root, out_root = Path(esc50_root), Path(out_root)
     class_map, backgrounds = synthetic_class_map(params), list(params["backgrounds"])

@@ -26,7 +26,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-EVENT_COLUMNS = ["filename", "onset", "offset", "event_label"]
+from acom.desed import STRONG_COLUMNS
+
 HEAD_TYPES = ("linear", "gru")
 
 
@@ -308,7 +309,7 @@ def decode_events(probabilities: np.ndarray, *, hop_seconds: float, classes: Seq
         starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         rows.extend((filename, start * hop_seconds, stop * hop_seconds, label)
                     for start, stop in zip(starts, stops, strict=True))
-    table = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    table = pd.DataFrame(rows, columns=STRONG_COLUMNS)
     table = table.astype({"filename": object, "onset": float, "offset": float, "event_label": object})
     return table.sort_values(["onset", "event_label"], kind="mergesort").reset_index(drop=True)
 
@@ -442,9 +443,9 @@ def _check_classes(classes: Sequence[str]) -> list[str]:
 
 
 def _check_event_table(table: pd.DataFrame, name: str) -> None:
-    missing = [column for column in EVENT_COLUMNS if column not in table.columns]
+    missing = [column for column in STRONG_COLUMNS if column not in table.columns]
     if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; an event table has {EVENT_COLUMNS}")
+        raise ValueError(f"{name} lacks column(s) {missing}; an event table has {STRONG_COLUMNS}")
     onsets, offsets = table["onset"].to_numpy(dtype=float), table["offset"].to_numpy(dtype=float)
     bad = ~(np.isfinite(onsets) & np.isfinite(offsets) & (offsets >= onsets))
     if bad.any():

@@ -45,11 +45,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from acom.io import atomic_output, read_audio, write_flac
+from acom.desed import STRONG_COLUMNS
+from acom.io import read_audio, write_flac
 from acom.resample import ClipResampler
 
-DESED_COLUMNS = ["filename", "onset", "offset", "event_label"]
-LABEL_COLUMNS = [*DESED_COLUMNS, "source_clip", "snr_db"]
+LABEL_COLUMNS = [*STRONG_COLUMNS, "source_clip", "snr_db"]
 CROSSFADE_S = 0.050
 ACTIVE_HOP_S = 0.010
 
@@ -184,7 +184,7 @@ def synthesize_fold(events: pd.DataFrame, backgrounds: pd.DataFrame, *, fold: in
     ``source_path`` — or ``path``, as in the resampled manifest); only the rows of ``fold`` are used.
     Every event category must be a key of ``class_map``. Returns the strong labels, columns
     ``LABEL_COLUMNS``: the four DESED columns (``filename``, ``onset``, ``offset``, ``event_label``;
-    write them with :func:`write_strong_labels`) then ``source_clip`` (the ESC-50 clip id placed) and
+    write them with :func:`acom.desed.write_strong_labels`) then ``source_clip`` (the ESC-50 clip id placed) and
     ``snr_db`` (the SNR drawn for it), sorted by filename then onset.
     """
     if n_soundscapes < 0:
@@ -238,12 +238,3 @@ def synthesize_fold(events: pd.DataFrame, backgrounds: pd.DataFrame, *, fold: in
     labels = pd.DataFrame(rows, columns=LABEL_COLUMNS)
     labels = labels.sort_values(["filename", "onset", "offset", "event_label", "source_clip"], kind="mergesort")
     return labels.reset_index(drop=True)
-
-
-def write_strong_labels(labels: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write the DESED strong-label TSV (``filename\\tonset\\toffset\\tevent_label``, 3 decimals) atomically."""
-    missing = [c for c in DESED_COLUMNS if c not in labels.columns]
-    if missing:
-        raise ValueError(f"labels lack columns {missing} (expected {DESED_COLUMNS})")
-    with atomic_output(path) as tmp:
-        labels[DESED_COLUMNS].to_csv(tmp, sep="\t", index=False, float_format="%.3f")

@@ -3,8 +3,9 @@
 import pandas as pd
 import torch
 
+from acom.desed import write_strong_labels
 from acom.detection import cross_validate_sed, soundscape_files
-from acom.io import atomic_output, read_parquet_metadata, write_parquet
+from acom.io import read_parquet_metadata, write_parquet
 from acom.logs import log_to_file
 from acom.sed import HeadConfig
 
@@ -25,7 +26,6 @@ with log_to_file(snakemake.log[0]) as log:
     metrics = metrics.assign(model=w.model, train_condition=w.train_condition, filter=w.filter, codec=w.codec,
                              nominal_kbps=p.nominal_kbps,
                              actual_kbps=metrics["fold"].map(audio.groupby("fold")["actual_kbps"].mean()))
-    with atomic_output(snakemake.output.events) as tmp:
-        events.to_csv(tmp, sep="\t", index=False, float_format="%.3f")
+    write_strong_labels(events, snakemake.output.events)
     write_parquet(metrics, snakemake.output.metrics)
     log.info("per fold:\n%s", metrics.to_string())
