@@ -91,12 +91,14 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
         raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
     factor = pool_factor(hop_seconds, min_hop_s)
     hop_seconds = hop_seconds * factor
+    # Each fold's training frames and targets once: every other fold's head reuses them.
+    train_frames = {k: table_frames(train[k], factor) for k in folds}
+    train_targets = {k: clip_targets(train[k]["clip_id"], [m.shape[0] for m in train_frames[k]], labels, files,
+                                     hop_seconds=hop_seconds, classes=classes) for k in folds}
     events, rows = [], []
     for fold in folds:
-        train_ids = [clip for k in folds if k != fold for clip in train[k]["clip_id"]]
-        features = [m for k in folds if k != fold for m in table_frames(train[k], factor)]
-        targets = clip_targets(train_ids, [m.shape[0] for m in features], labels, files, hop_seconds=hop_seconds,
-                               classes=classes)
+        features = [m for k in folds if k != fold for m in train_frames[k]]
+        targets = [t for k in folds if k != fold for t in train_targets[k]]
         model = train_frame_head(features, targets, config=head, seed=seed + fold)
         probabilities = predict_frames(model, table_frames(test[fold], factor))
         names = [files.loc[clip_id, "filename"] for clip_id in test[fold]["clip_id"]]

@@ -49,15 +49,10 @@ def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_
     order, with the embedding, the class probabilities and the ``top_k`` labels when the model has a
     head.
     """
-    to_model_rate = ClipResampler(model.sample_rate)
-    waves = [to_model_rate(*read_audio(path)) for path in clips["path"]]
-    embeddings: list[np.ndarray | None] = [None] * len(waves)
-    probabilities: list[np.ndarray | None] = [None] * len(waves)
-    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
-        out = model.embed(np.stack([waves[i] for i in batch]))
-        for j, i in enumerate(batch):
-            embeddings[i] = out.embeddings[j].astype(np.float32)
-            probabilities[i] = None if out.probabilities is None else out.probabilities[j].astype(np.float32)
+    outputs = per_clip_outputs(model.embed, read_at_model_rate(model, clips["path"]), batch_size)
+    embeddings = [out.embeddings[j].astype(np.float32) for out, j in outputs]
+    probabilities = [None if out.probabilities is None else out.probabilities[j].astype(np.float32)
+                     for out, j in outputs]
     table = clips[["clip_id", "fold", "target", "category"]].reset_index(drop=True).copy()
     table["embedding"] = [e.tolist() for e in embeddings]
     table["probabilities"] = [None if p is None else p.tolist() for p in probabilities]
@@ -65,6 +60,24 @@ def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_
     table["top_labels"] = [names for names, _ in top]
     table["top_probs"] = [probs for _, probs in top]
     return table[EMBEDDING_COLUMNS]
+
+
+def read_at_model_rate(model: AudioModel, paths) -> list[np.ndarray]:
+    """Each file in ``paths`` read once and resampled to the model's rate where it is not at it
+    already (a decode at a codec's rate, say)."""
+    to_model_rate = ClipResampler(model.sample_rate)
+    return [to_model_rate(*read_audio(path)) for path in paths]
+
+
+def per_clip_outputs(forward, waves: Sequence[np.ndarray], batch_size: int) -> list[tuple[Any, int]]:
+    """``forward`` run on ``waves`` grouped by length (so no padding changes what the model
+    hears), ``batch_size`` at a time; for each clip, in input order, (its batch's output, its row)."""
+    outputs: list[tuple[Any, int] | None] = [None] * len(waves)
+    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
+        out = forward(np.stack([waves[i] for i in batch]))
+        for j, i in enumerate(batch):
+            outputs[i] = (out, j)
+    return outputs
 
 
 def embed_waveforms(model: AudioModel, waves: np.ndarray, sample_rate: int, *, batch_size: int,
@@ -119,19 +132,13 @@ def embed_clip_frames(model: AudioModel, clips: pd.DataFrame, *, batch_size: int
     """
     if not hasattr(model, "frame_embed"):
         raise ValueError(f"{type(model).__name__} has no frame embeddings (frame_embed); it cannot feed the SED head")
-    to_model_rate = ClipResampler(model.sample_rate)
-    waves = [to_model_rate(*read_audio(path)) for path in clips["path"]]
-    frames: list[np.ndarray | None] = [None] * len(waves)
-    hop_seconds = None
-    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
-        out = model.frame_embed(np.stack([waves[i] for i in batch]))
-        hop_seconds = out.hop_seconds
-        for j, i in enumerate(batch):
-            frames[i] = np.asarray(out.embeddings[j], dtype=np.float32)
+    outputs = per_clip_outputs(model.frame_embed, read_at_model_rate(model, clips["path"]), batch_size)
+    frames = [np.asarray(out.embeddings[j], dtype=np.float32) for out, j in outputs]
     table = clips[["clip_id", "fold"]].reset_index(drop=True).copy()
     table["n_frames"] = [int(f.shape[0]) for f in frames]
     table["embedding"] = [f.reshape(-1) for f in frames]
-    return table[FRAME_COLUMNS], float(hop_seconds if hop_seconds is not None else np.nan)
+    hop_seconds = outputs[0][0].hop_seconds if outputs else np.nan
+    return table[FRAME_COLUMNS], float(hop_seconds)
 
 
 def frame_matrices(table: pd.DataFrame) -> list[np.ndarray]:
