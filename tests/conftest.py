@@ -41,3 +41,15 @@ def assert_batch_equals_single_calls(model, clips, atol: float = 1e-4) -> None:
     if batched.probabilities is not None:
         np.testing.assert_allclose(batched.probabilities, np.concatenate([s.probabilities for s in singles]),
                                    atol=atol)
+
+
+def assert_audioset_outputs(model, out, *, n_clips: int, embedding_dim: int, labels) -> None:
+    """A model with a 527-class AudioSet head: float32 embeddings and probabilities of the right
+    shapes, probabilities strictly inside (0, 1) (sigmoid), and the expected label names."""
+    import numpy as np
+
+    assert model.sample_rate == 16000 and model.embedding_dim == embedding_dim
+    assert out.embeddings.shape == (n_clips, embedding_dim) and out.embeddings.dtype == np.float32
+    assert out.probabilities.shape == (n_clips, 527) and out.probabilities.dtype == np.float32
+    assert ((out.probabilities > 0) & (out.probabilities < 1)).all()
+    assert model.labels == labels

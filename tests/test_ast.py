@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torchaudio.compliance.kaldi as ta_kaldi
-from conftest import assert_batch_equals_single_calls
+from conftest import assert_audioset_outputs, assert_batch_equals_single_calls
 from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification, ASTModel
 
 from acom.models import build_model, model_downloads, model_sample_rate
@@ -89,11 +89,7 @@ def test_local_source_rule(tmp_path):
 
 def test_loads_saved_checkpoint_with_labels_and_metadata(ast_model, ast_dir, clips):
     out = ast_model.embed(clips)
-    assert ast_model.sample_rate == 16000 and ast_model.embedding_dim == 32
-    assert out.embeddings.shape == (4, 32) and out.embeddings.dtype == np.float32
-    assert out.probabilities.shape == (4, 527) and out.probabilities.dtype == np.float32
-    assert ((out.probabilities > 0) & (out.probabilities < 1)).all()
-    assert ast_model.labels == NAMES
+    assert_audioset_outputs(ast_model, out, n_clips=4, embedding_dim=32, labels=NAMES)
     assert ast_model.metadata["max_length"] == MAX_LENGTH and ast_model.metadata["trained_max_length"] == MAX_LENGTH
     assert ast_model.metadata["weights"] == str(ast_dir) and ast_model.metadata["autocast"] == "none"
     # Same numbers as the saved model called directly: pooled output and sigmoid(logits).

@@ -11,7 +11,7 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 import torch
-from conftest import assert_batch_equals_single_calls
+from conftest import assert_audioset_outputs, assert_batch_equals_single_calls
 
 from acom.models import AUDIOSET_LABELS_URL, build_model, model_downloads, model_sample_rate
 from acom.models.beats import (
@@ -111,11 +111,7 @@ def test_state_dict_keys_follow_the_official_names():
 
 def test_finetuned_checkpoint_shapes_labels_and_metadata(head_model, files, clips):
     out = head_model.embed(clips)
-    assert head_model.sample_rate == 16000 and head_model.embedding_dim == 32
-    assert out.embeddings.shape == (4, 32) and out.embeddings.dtype == np.float32
-    assert out.probabilities.shape == (4, 527) and out.probabilities.dtype == np.float32
-    assert ((out.probabilities > 0) & (out.probabilities < 1)).all()
-    assert head_model.labels == NAMES
+    assert_audioset_outputs(head_model, out, n_clips=4, embedding_dim=32, labels=NAMES)
     meta = head_model.metadata
     assert meta["weights"] == "BEATs_tiny_finetuned.pt" and len(meta["weights_sha256"]) == 64
     assert meta["clip_seconds"] == 1.0 and meta["autocast"] == "none" and meta["init"] == "pretrained"
