@@ -15,12 +15,13 @@ rule detect_events:
     params:
         folds=DESED_FOLDS,
         classes=SED_CLASSES,
-        head=SED.get("head", {}),
-        thresholds=SED.get("thresholds", 0.5),
-        median_filter_s=SED.get("median_filter_s", 0.45),
-        min_hop_s=SED.get("min_hop_s"),
-        scoring={key: SED[key] for key in ("segment_seconds", "t_collar", "percentage_of_length") if key in SED},
-        seed=SED.get("seed", 0),
+        # config.yaml holds every sed key (overlays only change them): no second set of defaults here.
+        head=SED["head"],
+        thresholds=SED["thresholds"],
+        median_filter_s=SED["median_filter_s"],
+        min_hop_s=SED["min_hop_s"],
+        scoring={key: SED[key] for key in ("segment_seconds", "t_collar", "percentage_of_length")},
+        seed=SED["seed"],
         nominal_kbps=lambda wildcards: condition_nominal_kbps(
             wildcards.filter, wildcards.codec, model_rate(wildcards.model)
         ),
