@@ -47,7 +47,9 @@ def install_slurm() -> None:
 
 
 def slurm_conf(state: Path, *, host: str, cpus: int, memory_mb: int) -> str:
-    """A single-node slurm.conf: no accounting, linuxproc tracking, cons_tres selection."""
+    """A single-node slurm.conf: no accounting, linuxproc tracking, cons_tres selection. The node
+    may declare more CPUs than the machine has (config_overrides): the test's jobs are short and
+    mostly wait on the scheduler, so running more of them at once shortens the run."""
     return f"""ClusterName=acomtest
 SlurmctldHost={host}(127.0.0.1)
 SlurmUser=root
@@ -62,6 +64,7 @@ SelectTypeParameters=CR_Core_Memory
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
+SlurmdParameters=config_overrides
 ReturnToService=2
 SchedulerType=sched/backfill
 StateSaveLocation={state}/ctld
@@ -100,7 +103,7 @@ def local_slurm(state: Path, *, cpus: int | None = None, memory_mb: int = 20000)
     if conf.exists():
         raise SlurmUnavailable(f"{conf} exists: this machine has a SLURM configuration; not replacing it")
     conf.parent.mkdir(parents=True, exist_ok=True)
-    conf.write_text(slurm_conf(state, host=host, cpus=cpus or os.cpu_count() or 1, memory_mb=memory_mb))
+    conf.write_text(slurm_conf(state, host=host, cpus=cpus or max(4, os.cpu_count() or 1), memory_mb=memory_mb))
     env = {**os.environ, "SLURM_CONF": str(conf)}
     started: list[subprocess.Popen] = []
     try:

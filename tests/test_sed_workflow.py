@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 import sed_eval
 import soundfile as sf
-from conftest import REPO
-from test_workflow import planned_jobs, snakemake
+from conftest import REPO, planned_jobs, snakemake
 
 from acom.detection import SED_METRICS
 

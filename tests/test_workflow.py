@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from conftest import REPO, SHARED_ESC50, SHARED_MN04, require_shared
+from conftest import REPO, SHARED_ESC50, SHARED_MN04, planned_jobs, require_shared, snakemake
 
 from acom.evaluate import PER_FOLD_COLUMNS, SUMMARY_COLUMNS
 from acom.io import read_parquet_metadata
 
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(workdir: Path, *args: str, configfiles=(), check=True) -> subprocess.CompletedProcess:
-    """Run the repository's workflow in ``workdir`` with this interpreter's Snakemake."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", "2", *args]
-    if configfiles:  # one flag, several files: a repeated --configfile would replace the earlier ones
-        cmd += ["--configfile", *map(str, configfiles)]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
-    return result
-
-
-def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table ({} when there is nothing to do)."""
-    text = result.stdout + result.stderr
-    if "Nothing to be done" in text:
-        return {}
-    block = text.split("Job stats:")[1].split("total")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.MULTILINE)}
 
 
 @pytest.fixture(scope="module")

@@ -92,3 +92,4 @@ rule codec_quality:
 
 localrules:
     codec_quality,
+    download_codec_weights,

@@ -143,3 +143,15 @@ rule ingest_desed:
         ENV
     script:
         "../scripts/ingest_desed.py"
+
+
+# Run where Snakemake runs, not as cluster jobs: downloads (compute nodes often have no internet),
+# unpacking, and the jobs that take a second or two (ingest reads headers; the synthetic corpus is
+# 60 short clips), which would wait longer in a queue than they run.
+localrules:
+    download_esc50,
+    extract_esc50,
+    download_model_file,
+    make_synthetic_esc50,
+    ingest_esc50,
+    ingest_desed,
