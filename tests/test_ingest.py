@@ -52,8 +52,9 @@ def test_manifest_matches_by_stem_in_any_format_and_rate(corpus):
     data, _ = sf.read(str(wav))
     wav.unlink()
     sf.write(str(wav.with_suffix(".flac")), data[::2], 22050, format="FLAC")
-    manifest = build_manifest(root, select_clips(read_metadata(root / "meta" / "esc50.csv"), folds=[1, 2, 3]))
-    assert len(manifest) == len(meta)
+    manifest, skipped = build_manifest(root, select_clips(read_metadata(root / "meta" / "esc50.csv"), folds=[1, 2, 3]),
+                                       clip_seconds=0.5)
+    assert len(manifest) == len(meta) and skipped.empty
     row = manifest.set_index("clip_id").loc[wav.stem]
     assert row.source_path.endswith(".flac") and row.sample_rate == 22050 and row.frames == len(data[::2])
     assert set(manifest.columns) >= {"clip_id", "fold", "target", "category", "esc10", "source_path",
@@ -66,15 +67,18 @@ def test_every_problem_is_reported_at_once(corpus):
     (root / "audio" / meta["filename"][1]).write_text("not audio")  # unreadable file
     shutil.copy(root / "audio" / meta["filename"][2], root / "audio" / "9-999-A-0.wav")  # file without a row
     with pytest.raises(ValueError) as err:
-        build_manifest(root, select_clips(read_metadata(root / "meta" / "esc50.csv"), folds=[1, 2, 3]))
+        build_manifest(root, select_clips(read_metadata(root / "meta" / "esc50.csv"), folds=[1, 2, 3]),
+                       clip_seconds=0.5)
     message = str(err.value)
     assert "3 problem(s)" in message
     assert f"no audio file with stem {meta['filename'][0][:-4]}" in message
     assert f"{meta['filename'][1]}: not a readable audio file" in message
     assert "9-999-A-0.wav: audio file without a metadata row" in message
+    assert message.endswith("set on_bad_clip: skip in the config to leave these clips out (they are listed in "
+                            "results/esc50_skipped.csv)")
 
 
-def test_duplicate_clip_ids_and_unknown_folds_are_rejected(tmp_path, corpus):
+def test_duplicate_clip_ids_are_rejected_and_unknown_folds_kept_for_ingest_to_report(tmp_path, corpus):
     _, meta = corpus
     dup = pd.concat([meta, meta.iloc[:1]])
     dup.to_csv(tmp_path / "dup.csv", index=False)
@@ -82,8 +86,12 @@ def test_duplicate_clip_ids_and_unknown_folds_are_rejected(tmp_path, corpus):
         read_metadata(tmp_path / "dup.csv")
     bad = meta.assign(fold=meta["fold"].replace({3: 7}))
     bad.to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(ValueError, match=r"unknown folds \[7\]"):
-        select_clips(read_metadata(tmp_path / "bad.csv"), folds=[1, 2])
+    selected = select_clips(read_metadata(tmp_path / "bad.csv"), folds=[1, 2])
+    # Folds 1 and 2 as asked, and the fold-7 rows (not an ESC-50 fold) for build_manifest to report.
+    assert sorted(selected["fold"].unique()) == [1, 2, 7]
+    assert selected["clip_id"].tolist() == sorted(bad["filename"].str[:-4])
+    capped = select_clips(read_metadata(tmp_path / "bad.csv"), folds=[1], max_clips_per_class_per_fold=1)
+    assert capped.groupby("fold").size().to_dict() == {1: 2, 7: 4}
 
 
 def test_subset_selection_is_deterministic(shared_esc50):
@@ -99,8 +107,8 @@ def test_subset_selection_is_deterministic(shared_esc50):
 
 def test_manifest_of_the_real_copy(shared_esc50):
     meta = read_metadata(shared_esc50 / "meta" / "esc50.csv")
-    manifest = build_manifest(shared_esc50, select_clips(meta, folds=[1, 2, 3, 4, 5]))
-    assert len(manifest) == 2000
+    manifest, skipped = build_manifest(shared_esc50, select_clips(meta, folds=[1, 2, 3, 4, 5]), clip_seconds=5.0)
+    assert len(manifest) == 2000 and skipped.empty
     assert manifest.groupby("fold").size().eq(400).all()
     assert (manifest["sample_rate"] == 16000).all() and (manifest["frames"] == 80000).all()
     assert manifest["category"].nunique() == 50

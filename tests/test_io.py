@@ -29,6 +29,15 @@ def test_atomic_output_leaves_nothing_when_the_block_fails(tmp_path):
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
 
+def test_a_killed_writers_temporary_file_is_cleared_by_the_next_write(tmp_path):
+    target = tmp_path / "out.csv"
+    # What SIGKILL mid-write leaves: atomic_output's temporary name, never renamed into place.
+    (tmp_path / ".out.csv.abc123.part").write_text("half")
+    (tmp_path / ".other.csv.abc123.part").write_text("another file's")
+    write_csv(pd.DataFrame({"a": [1]}), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.csv.abc123.part", "out.csv"]
+
+
 def test_parquet_metadata_round_trips(tmp_path):
     from acom.io import read_parquet_metadata, write_parquet
 

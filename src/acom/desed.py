@@ -165,11 +165,13 @@ def build_desed_manifest(folds: Mapping[int, tuple[str | os.PathLike, str | os.P
 
 
 def synthesize_from_esc50(esc50_root: str | os.PathLike, *, folds: Sequence[int], params: Mapping[str, Any],
-                          out_root: str | os.PathLike) -> pd.DataFrame:
+                          out_root: str | os.PathLike, clip_seconds: float | None = 5.0,
+                          on_bad_clip: str = "error") -> pd.DataFrame:
     """Write DESED-format soundscapes made of an ESC-50 copy's clips (``datasets.desed.synthetic``
     ``params``; see :mod:`acom.soundscapes` for the recipe): ``out_root/audio/fold<k>/`` and
     ``out_root/metadata/fold<k>.tsv``, fold k drawing on ESC-50 fold k only. Returns the labels of
-    every fold with the ESC-50 clip each event came from.
+    every fold with the ESC-50 clip each event came from. The clips are checked as at ESC-50 ingest
+    (``clip_seconds``, ``on_bad_clip``: a skipped clip is in no soundscape).
 
     Files are written under ``out_root`` + ``.part`` and renamed into place at the end, so an
     interrupted synthesis never passes for a complete one.
@@ -184,7 +186,7 @@ def synthesize_from_esc50(esc50_root: str | os.PathLike, *, folds: Sequence[int]
         raise ValueError(f"datasets.desed.synthetic names ESC-50 categories {missing} that {esc50_root} does not "
                          f"have: known {sorted(set(meta['category']))}")
     selected = select_clips(meta[meta["category"].isin([*class_map, *backgrounds])], folds=folds)
-    clips = build_esc50_manifest(esc50_root, selected)
+    clips, _ = build_esc50_manifest(esc50_root, selected, clip_seconds=clip_seconds, on_bad_clip=on_bad_clip)
     sample_rate = params.get("sample_rate") or int(clips["sample_rate"].max())
     spec_keys = ("duration_s", "n_events", "snr_db", "top_db", "min_event_s")
     spec = SoundscapeSpec(**{key: tuple(params[key]) if isinstance(params[key], list) else params[key]

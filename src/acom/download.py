@@ -32,38 +32,54 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: str | os.PathLike, expected: str) -> None:
-    """Raise ``ValueError`` naming the file when its sha256 differs from ``expected``."""
+def _sha256_mismatch(path: str | os.PathLike, expected: str) -> str | None:
+    """The file's sha256 when it differs from ``expected``, else None."""
     actual = sha256_of(path)
-    if actual != expected.lower():
+    return actual if actual != expected.lower() else None
+
+
+def verify_sha256(path: str | os.PathLike, expected: str, *, url: str | None = None) -> None:
+    """Raise ``ValueError`` naming the file (and ``url``, where it came from) when its sha256 differs
+    from ``expected``."""
+    actual = _sha256_mismatch(path, expected)
+    if actual is not None:
+        source = f" (downloaded from {url})" if url else ""
         raise ValueError(
-            f"{path}: sha256 mismatch (expected {expected.lower()}, got {actual}); "
-            "the file is corrupt or not the published one: delete it and download again"
+            f"{path}{source}: sha256 mismatch (expected {expected.lower()}, got {actual}); the file is corrupt or "
+            "not the published one: delete it and download it again"
         )
 
 
-def download(url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: float = 60.0) -> Path:
+def download(
+    url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: float = 60.0, config_key: str | None = None
+) -> Path:
     """Download ``url`` to ``dest`` unless a verified copy is there already; return ``dest``.
 
     The file is written under a temporary name and renamed only after its checksum matched, so an
-    interrupted or corrupted download never stands in for the real file. ``sha256=None`` skips the
-    check (only for sources that publish no stable checksum); the caller decides that, not this
-    function.
+    interrupted or corrupted download never stands in for the real file: a mismatch is a
+    ``ValueError`` naming the URL, ``dest``, the expected and the actual sha256, and nothing is left
+    behind. No network: ``RuntimeError`` naming the URL and ``config_key`` (the config key that could
+    name a local copy instead). ``sha256=None`` skips the check (only for sources that publish no
+    stable checksum); the caller decides that, not this function.
     """
     dest = Path(dest)
     if dest.exists():
         if sha256 is not None:
-            verify_sha256(dest, sha256)
+            verify_sha256(dest, sha256, url=url)
         return dest
     with atomic_output(dest) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
                 out.writelines(iter(lambda: response.read(_CHUNK), b""))
         except (urllib.error.URLError, OSError) as err:
+            instead = f"set {config_key} to a local copy" if config_key else "point the config at a local copy"
             raise RuntimeError(
-                f"could not download {url} to {dest}: {err}. Without a network, point the config "
-                "at a local copy instead"
+                f"could not download {url} to {dest}: {err}. Without a network, {instead} instead"
             ) from err
-        if sha256 is not None:
-            verify_sha256(tmp, sha256)
+        if sha256 is not None and (actual := _sha256_mismatch(tmp, sha256)) is not None:
+            raise ValueError(
+                f"download of {url} to {dest}: sha256 mismatch (expected {sha256.lower()}, got {actual}); the "
+                f"download was discarded, {dest} was not written. Retry; if it fails again, the file at the URL "
+                "is not the published one (check the URL and sha256 in the config)"
+            )
     return dest

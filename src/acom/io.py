@@ -8,12 +8,13 @@ half-written file that a later run could mistake for a finished one.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,9 +23,15 @@ import soundfile as sf
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds."""
+    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds.
+
+    Temporary files of ``path`` left by a writer that was killed (SIGKILL runs no ``finally``) are
+    removed first: one job writes one path, so any such file is a dead attempt's.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -75,23 +82,118 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
         df.to_csv(tmp, index=False)
 
 
-def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Read a mono clip as float32 in [-1, 1]; return (samples, sample_rate).
+class BadAudioError(ValueError):
+    """An audio file that cannot be used as a mono clip.
 
-    Raises ``ValueError`` naming the file when it is not mono, is empty or holds non-finite samples.
+    The message is ``"{path}: {problem}"``; ``path`` and ``problem`` (what is wrong and how to fix
+    it) are also kept apart, so ingest can list bad clips as table rows.
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+#: What libsndfile reports as the length of a file whose header gives none (SF_COUNT_MAX).
+_UNKNOWN_LENGTH = 2**63 - 1
+#: RIFF data-chunk sizes that stream writers leave as placeholders: no declared length.
+_PLACEHOLDER_SIZES = (0, 0xFFFFFFFF)
+
+
+def read_audio(path: str | os.PathLike, *, what: str = "clip") -> tuple[np.ndarray, int]:
+    """Read a mono audio file whole as float32 in [-1, 1]; return (samples, sample_rate).
+
+    Any libsndfile format and sample type is read (8-bit, 16-bit, 24-bit, float, double; any
+    rate). Raises :class:`BadAudioError` (a ``ValueError``) naming the file, the problem and the fix
+    when the file is missing, empty (0 bytes), not audio, not mono, cut short (its header declares
+    more frames than it holds or than decode), without samples, or holds NaN/Inf samples. This is
+    the one check of an audio file: ingest runs it on every clip, later stages on what they read.
     """
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as err:
-        raise ValueError(f"{path}: not a readable audio file ({err})") from err
-    if data.shape[1] != 1:
-        raise ValueError(f"{path}: expected a mono clip, found {data.shape[1]} channels")
-    if data.shape[0] == 0:
-        raise ValueError(f"{path}: the file holds no samples")
+        size = Path(path).stat().st_size
+    except FileNotFoundError:
+        raise BadAudioError(path, "no such file") from None
+    if size == 0:
+        raise BadAudioError(path, "empty file (0 bytes): copy it again from the original data set")
+    try:
+        sound = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:  # older soundfile raises RuntimeError
+        raise BadAudioError(path, f"not a readable audio file (libsndfile: {_libsndfile_message(err)}): replace it "
+                                  "with the original clip") from err
+    with sound:
+        sample_rate = int(sound.samplerate)
+        if sound.channels != 1:
+            raise BadAudioError(path, f"expected a mono {what}, found {sound.channels} channels: downmix it "
+                                      "(e.g. sox in.wav -c 1 out.wav)")
+        if sound.frames >= _UNKNOWN_LENGTH:
+            raise BadAudioError(path, "its header gives no length (written as a stream?): re-encode it to a file, "
+                                      "e.g. sox in.flac out.flac")
+        declared = _declared_frames(path, sound)
+        try:
+            data = sound.read(dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise BadAudioError(path, f"truncated or corrupt: header declares {sound.frames} frames but decoding fails "
+                                      f"(libsndfile: {_libsndfile_message(err)}): copy it again from the original "
+                                      "data set") from err
+    if declared is not None and len(data) < declared:
+        raise BadAudioError(path, f"truncated: header declares {declared} frames, file holds {len(data)}: copy it "
+                                  "again from the original data set")
+    if len(data) == 0:
+        raise BadAudioError(path, "the file holds no samples: copy it again from the original data set")
     samples = data[:, 0]
-    if not np.all(np.isfinite(samples)):
-        raise ValueError(f"{path}: holds NaN or Inf samples")
-    return samples, int(sr)
+    non_finite = int(np.count_nonzero(~np.isfinite(samples)))
+    if non_finite:
+        raise BadAudioError(path, f"holds {non_finite} NaN/Inf samples (of {samples.size}): replace it with a good "
+                                  "copy of the clip")
+    return samples, sample_rate
+
+
+def _libsndfile_message(err: Exception) -> str:
+    """libsndfile's own words (without soundfile's "Error opening 'path': " prefix, which repeats the path)."""
+    return (getattr(err, "error_string", None) or str(err)).rstrip(".")
+
+
+def _declared_frames(path: str | os.PathLike, sound: sf.SoundFile) -> int | None:
+    """The frames the header promises, for the formats whose header states the exact length (WAV,
+    FLAC); None for others (Ogg, MP3, ...: their length is what decodes)."""
+    if sound.format == "WAV":
+        return _wav_declared_frames(path)
+    if sound.format == "FLAC" and sound.frames > 0:  # STREAMINFO total_samples (0: unknown)
+        return int(sound.frames)
+    return None
+
+
+def _wav_declared_frames(path: str | os.PathLike) -> int | None:
+    """Frames declared by the 'data' chunk of a RIFF WAV file; None when it declares none or the
+    header cannot be walked.
+
+    Read here because no library at hand reports it: libsndfile clamps the data chunk to what the
+    file holds and reports that (the declared size appears only in its free-text log), so a WAV cut
+    short passes for a shorter complete one; Python's ``wave`` reads integer PCM only, not float.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            chunk_id, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if chunk_id == b"data":
+                if size in _PLACEHOLDER_SIZES or block_align <= 0:
+                    return None
+                return size // block_align
+            if chunk_id == b"fmt ":
+                fmt = fh.read(size)
+                if len(fmt) < 14:
+                    return None
+                block_align = int.from_bytes(fmt[12:14], "little")  # nBlockAlign: bytes per frame
+                fh.seek(size % 2, os.SEEK_CUR)  # chunks are padded to an even length
+            else:
+                fh.seek(size + size % 2, os.SEEK_CUR)
 
 
 def write_flac(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) -> None:
@@ -101,17 +203,22 @@ def write_flac(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) -
         sf.write(str(tmp), samples, sample_rate, format="FLAC", subtype="PCM_16")
 
 
-def mono_audio_info(path: str | os.PathLike, *, what: str = "clip") -> tuple[Any, str | None]:
-    """(header, None) for a readable, non-empty mono audio file; (None, the problem) otherwise.
+class AudioInfo(NamedTuple):
+    """What ingest records of a checked file."""
 
-    Ingest collects the problem strings of a whole data set and reports them at once.
+    samplerate: int
+    frames: int
+
+
+def mono_audio_info(path: str | os.PathLike, *, what: str = "clip") -> tuple[AudioInfo | None, str | None]:
+    """(info, None) for a usable mono file; (None, "path: problem") otherwise.
+
+    The file is read whole once with :func:`read_audio` (so a truncated file or NaN samples are
+    caught, not only a bad header); ``frames`` is what decodes. Ingest collects the problem strings
+    of a whole data set and reports them at once.
     """
     try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as err:
-        return None, f"{path}: not a readable audio file ({err})"
-    if info.frames == 0:
-        return None, f"{path}: the file holds no samples"
-    if info.channels != 1:
-        return None, f"{path}: expected a mono {what}, found {info.channels} channels"
-    return info, None
+        samples, sample_rate = read_audio(path, what=what)
+    except BadAudioError as err:
+        return None, str(err)
+    return AudioInfo(samplerate=sample_rate, frames=len(samples)), None

@@ -106,16 +106,24 @@ def codec_sample_rate(params: Mapping[str, Any]) -> int:
 
 
 def check_codec_config(name: str, params: Mapping[str, Any]) -> list[str]:
-    """Problems with one ``codecs.<name>`` entry that the schema cannot see (rates a codec lacks)."""
+    """Problems with one ``codecs.<name>`` entry that depend on its codec type (the schema checks only
+    that bitrates are numbers and the rate an integer): bitrates and sample rates the codec lacks,
+    each naming the key, the value and what the codec supports."""
     kind, problems = params["type"], []
     for kbps in params["bitrates_kbps"]:
         if kind == "opus" and not OPUS_KBPS_RANGE[0] <= kbps <= OPUS_KBPS_RANGE[1]:
-            problems.append(f"codecs.{name}.bitrates_kbps: {kbps} is outside Opus's {OPUS_KBPS_RANGE} kbps")
+            problems.append(f"codecs.{name}.bitrates_kbps: {kbps} is outside Opus's bitrate range, "
+                            f"{OPUS_KBPS_RANGE[0]:g} to {OPUS_KBPS_RANGE[1]:g} kbps")
         if kind in ENCODEC_BANDWIDTHS and float(kbps) not in ENCODEC_BANDWIDTHS[kind]:
             problems.append(f"codecs.{name}.bitrates_kbps: {kind} has no {kbps} kbps mode; "
                             f"supported: {list(ENCODEC_BANDWIDTHS[kind])}")
-    if kind == "opus" and params.get("sample_rate", 16000) not in OPUS_RATES:
-        problems.append(f"codecs.{name}.sample_rate: Opus codes at {list(OPUS_RATES)} Hz only")
+    rate = params.get("sample_rate")
+    if kind == "opus" and rate is not None and rate not in OPUS_RATES:
+        problems.append(f"codecs.{name}.sample_rate: {rate} Hz is not an Opus coding rate; Opus codes at "
+                        f"{list(OPUS_RATES)} Hz only")
+    if kind in ENCODEC_MODELS and rate is not None and rate != ENCODEC_MODELS[kind].sample_rate:
+        problems.append(f"codecs.{name}.sample_rate: {kind} codes at {ENCODEC_MODELS[kind].sample_rate} Hz only, "
+                        f"not {rate} Hz (the workflow resamples clips to it); remove the key")
     return problems
 
 

@@ -101,13 +101,20 @@ def n_codebooks_for(model: EncodecModel, kbps: float) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
-def verify_sha256_prefix(path: str | os.PathLike, prefix: str) -> None:
-    """Raise ``ValueError`` naming the file when its sha256 does not start with ``prefix``."""
+def verify_sha256_prefix(path: str | os.PathLike, prefix: str, *, url: str | None = None) -> None:
+    """Raise ``ValueError`` naming the file when its sha256 does not start with ``prefix``; ``url``: the
+    file was just downloaded from there (the caller discards it)."""
     actual = sha256_of(path)
     if not actual.startswith(prefix.lower()):
+        if url is not None:
+            raise ValueError(
+                f"download of {url} to {path}: sha256 {actual} does not start with the published prefix "
+                f"{prefix.lower()}; the download was discarded. Retry; if it fails again, the file at the URL is "
+                "not the published checkpoint"
+            )
         raise ValueError(
             f"{path}: sha256 {actual} does not start with the published prefix {prefix.lower()}; "
-            "the file is corrupt or not the published checkpoint: delete it and download again"
+            "the file is corrupt or not the published checkpoint: delete it and download it again"
         )
 
 
@@ -131,10 +138,11 @@ def fetch_checkpoint(name: str, cache_dir: str | os.PathLike, *, verify_checksum
     spec = get_spec(name)
     dest = Path(cache_dir) / spec.checkpoint
     existed = dest.exists()
-    download(spec.url, dest, None)  # the package publishes no full sha256: the prefix is checked below
+    # The package publishes no full sha256: the prefix is checked below.
+    download(spec.url, dest, None, config_key=weights_config_key(name))
     if verify_checksum:
         try:
-            verify_sha256_prefix(dest, spec.sha256_prefix)
+            verify_sha256_prefix(dest, spec.sha256_prefix, url=None if existed else spec.url)
         except ValueError:
             if not existed:
                 dest.unlink()
@@ -230,7 +238,7 @@ def load_encodec(
             if verify_checksum:
                 verify_sha256_prefix(path, spec.sha256_prefix)
         model = build_encodec(name)
-        load_state_into(model, read_state_dict(path), path)
+        load_state_into(model, read_state_dict(path, config_key=weights_config_key(name)), path)
     return model.to(resolve_device(device)).eval()
 
 

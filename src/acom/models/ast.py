@@ -84,7 +84,8 @@ def load_pretrained(source: str, *, revision: str | None = None, config_key: str
                                           **options)
         extractor = ASTFeatureExtractor.from_pretrained(source, **options)
     except Exception as err:
-        raise ValueError(f"could not load AST from {what} ({key}): {type(err).__name__}: {err}; "
+        damaged = "a file there is missing, truncated or corrupt (save the directory again); " if local else ""
+        raise ValueError(f"could not load AST from {what} ({key}): {type(err).__name__}: {err}; {damaged}"
                          f"{_where_to_get(config_key, source)}") from err
     problems = {name: sorted(map(str, info.get(name) or ())) for name in ("missing_keys", "unexpected_keys",
                                                                          "mismatched_keys", "error_msgs")}

@@ -56,7 +56,7 @@ import torch.nn.functional as F
 import torchaudio.compliance.kaldi as ta_kaldi
 from torch import nn
 
-from acom.checkpoints import resolve_device
+from acom.checkpoints import resolve_device, unreadable_checkpoint
 from acom.download import sha256_of, verify_sha256
 from acom.models import autocast_context, autocast_dtype, autocast_name
 from acom.models.base import FrameOutput, ModelOutput, batched_frames, batched_outputs, frames_covering
@@ -414,8 +414,7 @@ def read_checkpoint(
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ValueError(f"{path} ({key}): not a readable BEATs checkpoint ({type(err).__name__}: {err}); "
-                         f"{_where_to_get(config_key)}") from err
+        raise unreadable_checkpoint(path, err, key, fix=_where_to_get(config_key)) from err
     if not (isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("cfg"), Mapping)
             and isinstance(checkpoint.get("model"), Mapping) and checkpoint["model"]
             and all(isinstance(v, torch.Tensor) for v in checkpoint["model"].values())):

@@ -341,7 +341,7 @@ def load_mn04_state(
     """Load the ``mn04_as`` state_dict from ``weights``, or download it into ``cache_dir`` when
     ``weights`` is None. The sha256 is verified unless ``sha256=None``."""
     if weights is None:
-        path = download(MN04_URL, Path(cache_dir) / MN04_FILENAME, sha256)
+        path = download(MN04_URL, Path(cache_dir) / MN04_FILENAME, sha256, config_key=WEIGHTS_CONFIG_KEY)
     else:
         path = Path(weights)
         if not path.is_file():
@@ -351,7 +351,7 @@ def load_mn04_state(
             )
         if sha256 is not None:
             verify_sha256(path, sha256)
-    return read_state_dict(path)
+    return read_state_dict(path, config_key=WEIGHTS_CONFIG_KEY)
 
 
 def read_audioset_labels(path: str | os.PathLike) -> list[str]:
