@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
-import torchaudio
 
 from acom.io import read_audio, write_flac
 
@@ -25,11 +24,16 @@ class ClipResampler:
 
     def __init__(self, target_rate: int):
         self.target_rate = int(target_rate)
-        self._kernels: dict[int, torchaudio.transforms.Resample] = {}
+        self._kernels: dict[int, Any] = {}
 
     def __call__(self, samples: np.ndarray, source_rate: int) -> np.ndarray:
         if source_rate == self.target_rate:
             return np.asarray(samples, dtype=np.float32)
+        # Imported here, not at module level: the classification jobs import this module (through
+        # acom.embed) but never resample, and torch costs them 1.5 s of start-up each.
+        import torch
+        import torchaudio
+
         if source_rate not in self._kernels:
             self._kernels[source_rate] = torchaudio.transforms.Resample(source_rate, self.target_rate)
         with torch.inference_mode():

@@ -29,7 +29,7 @@ rule code_fold:
         unpack(code_inputs),
     output:
         manifest="results/{dataset}/coded/{filter}/{codec}/fold{fold}.parquet",
-        audio=directory("results/{dataset}/coded/{filter}/{codec}/fold{fold}"),
+        audio=audio_output("results/{dataset}/coded/{filter}/{codec}/fold{fold}"),
     log:
         "results/logs/code_fold/{dataset}/{filter}/{codec}/fold{fold}.log",
     benchmark:

@@ -2,7 +2,6 @@
 import os
 import sys
 
-from snakemake.utils import validate
 
 # Jobs import the acom package from this checkout, also inside conda envs and on cluster nodes
 # (we set PYTHONPATH for the jobs; no user variable is required).
@@ -17,13 +16,13 @@ from acom.codecs import (
     condition_name,
     parse_condition,
 )
-from acom.config import check_config
+from acom.config import validate_config
 from acom.desed import desed_classes
 from acom.evaluate import pcm_kbps
 from acom.models import model_downloads, model_sample_rate
 
-validate(config, schema="../schemas/config.schema.yaml")
-check_config(config)
+# The schema (filling in defaults) and the cross-checks; every problem listed under its dotted key.
+validate_config(config, schema=os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 
 ESC50 = config["datasets"]["esc50"]
 FOLDS = sorted(ESC50["folds"])
@@ -55,6 +54,13 @@ ENV = "../../envs/acom.yaml"
 
 def threads_for(stage, default=1):
     return config.get("threads", {}).get(stage, default)
+
+
+def audio_output(path):
+    """A fold's folder of resampled, filtered or decoded clips: kept, or (keep_audio: false) deleted
+    once every job that reads it has run; Snakemake recreates it when a later job needs it again.
+    Every rule that opens these clips lists the folder as an input, so none loses it mid-run."""
+    return directory(path) if config.get("keep_audio", True) else temp(directory(path))
 
 
 wildcard_constraints:
@@ -423,6 +429,7 @@ def listen_conditions():
             "filter": filter,
             "codec": codec,
             "manifests": [condition_audio("esc50", filter, codec, LISTEN_RATE, fold)[0] for fold in FOLDS],
+            "audio": [condition_audio("esc50", filter, codec, LISTEN_RATE, fold)[1] for fold in FOLDS],
         }
         for label, filter, codec in LISTEN_CONDITIONS
     ]
@@ -433,7 +440,9 @@ def listen_inputs(wildcards):
     train = LISTEN.get("train_condition", TRAIN_CONDITIONS[0])
     return {
         "manifest": "results/esc50/manifest.parquet",
-        "audio": [path for condition in listen_conditions() for path in condition["manifests"]],
+        "manifests": [path for condition in listen_conditions() for path in condition["manifests"]],
+        # The page copies clips out of these folders (keep_audio: false must not delete them first).
+        "audio": [path for condition in listen_conditions() for path in condition["audio"]],
         "predictions": [
             f"results/esc50/predictions/{model}/{classifier}/{train}/{filter}/{codec}.parquet"
             for model, filter, codec in LISTEN_PREDICTIONS

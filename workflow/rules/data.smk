@@ -25,6 +25,7 @@ rule download_esc50:
     params:
         url=ESC50["url"],
         sha256=ESC50["sha256"],
+        config_key="datasets.esc50.root",
     log:
         "results/logs/download_esc50.log",
     threads: 1
@@ -61,11 +62,18 @@ rule ingest_esc50:
         unpack(esc50_inputs),
     output:
         manifest="results/esc50/manifest.parquet",
+        skipped=report(
+            "results/esc50_skipped.csv",
+            caption="../report/skipped.rst",
+            category="ESC-50",
+        ),
     params:
         root=esc50_root(),
         folds=FOLDS,
         esc10_only=ESC50["esc10_only"],
         max_clips_per_class_per_fold=ESC50["max_clips_per_class_per_fold"],
+        clip_seconds=ESC50["clip_seconds"],
+        on_bad_clip=config["on_bad_clip"],
     log:
         "results/logs/ingest_esc50.log",
     benchmark:
@@ -89,6 +97,12 @@ rule download_model_file:
             for url, sha256, filename in model_downloads(model_params(wildcards.model)).values()
             if filename == wildcards.filename
         ),
+        # The key that names a local copy instead (the no-network message says which to set).
+        config_key=lambda wildcards: next(
+            f"models.{wildcards.model}.{key}"
+            for key, (url, sha256, filename) in model_downloads(model_params(wildcards.model)).items()
+            if filename == wildcards.filename
+        ),
     log:
         "results/logs/download_model_file/{model}/{filename}.log",
     threads: 1
@@ -110,6 +124,8 @@ rule synthesize_desed:
         esc50_root=esc50_root(),
         folds=FOLDS,
         synthetic=DESED.get("synthetic"),
+        clip_seconds=ESC50["clip_seconds"],
+        on_bad_clip=config["on_bad_clip"],
     log:
         "results/logs/synthesize_desed.log",
     benchmark:
@@ -146,8 +162,8 @@ rule ingest_desed:
 
 
 # Run where Snakemake runs, not as cluster jobs: downloads (compute nodes often have no internet),
-# unpacking, and the jobs that take a second or two (ingest reads headers; the synthetic corpus is
-# 60 short clips), which would wait longer in a queue than they run.
+# unpacking, and the short jobs (ingest reads and checks each clip once; the synthetic corpus is 60
+# short clips), which would wait longer in a queue than they run.
 localrules:
     download_esc50,
     extract_esc50,

@@ -7,7 +7,7 @@ rule filter_fold:
         unpack(filter_inputs),
     output:
         manifest="results/{dataset}/filtered/{filter}/sr{rate}/fold{fold}.parquet",
-        audio=directory("results/{dataset}/filtered/{filter}/sr{rate}/fold{fold}"),
+        audio=audio_output("results/{dataset}/filtered/{filter}/sr{rate}/fold{fold}"),
     log:
         "results/logs/filter_fold/{dataset}/{filter}/sr{rate}/fold{fold}.log",
     benchmark:

@@ -6,7 +6,7 @@ rule resample_fold:
         manifest="results/{dataset}/manifest.parquet",
     output:
         manifest="results/{dataset}/resampled/sr{rate}/fold{fold}.parquet",
-        audio=directory("results/{dataset}/resampled/sr{rate}/fold{fold}"),
+        audio=audio_output("results/{dataset}/resampled/sr{rate}/fold{fold}"),
     log:
         "results/logs/resample_fold/{dataset}/sr{rate}/fold{fold}.log",
     benchmark:

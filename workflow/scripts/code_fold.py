@@ -1,16 +1,16 @@
 """Snakemake adapter: code one fold under one codec condition (acom.coding, acom.codecs)."""
 
 import pandas as pd
-import torch
 
 from acom.codecs import build_codec, codec_downloads
 from acom.coding import code_fold
 from acom.download import with_downloaded_files
 from acom.io import write_parquet
 from acom.logs import log_to_file
+from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    configure_torch(snakemake.threads)
     params = with_downloaded_files(snakemake.params.codec, codec_downloads(snakemake.params.codec),
                                    dict(snakemake.input.items()))
     codec = build_codec(params, snakemake.params.nominal_kbps, cache_dir=snakemake.params.cache_dir,

@@ -1,7 +1,6 @@
 """Snakemake adapter: code every searched mask of one fold with one codec condition (acom.coding)."""
 
 import pandas as pd
-import torch
 
 from acom.codecs import build_codec, codec_downloads
 from acom.coding import code_masked_versions
@@ -9,9 +8,10 @@ from acom.download import with_downloaded_files
 from acom.io import write_parquet
 from acom.logs import log_to_file
 from acom.roi import attenuation_gain, search_grids
+from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    configure_torch(snakemake.threads)
     params = with_downloaded_files(snakemake.params.codec, codec_downloads(snakemake.params.codec),
                                    dict(snakemake.input.items()))
     codec = build_codec(params, snakemake.params.nominal_kbps, cache_dir=snakemake.params.cache_dir)

@@ -1,16 +1,16 @@
 """Snakemake adapter: per-fold SED of one condition: heads, event lists, sed_eval metrics (acom.detection)."""
 
 import pandas as pd
-import torch
 
 from acom.desed import write_strong_labels
 from acom.detection import cross_validate_sed, soundscape_files
 from acom.io import read_parquet_metadata, write_parquet
 from acom.logs import log_to_file
+from acom.runtime import configure_torch
 from acom.sed import HeadConfig
 
 with log_to_file(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    configure_torch(snakemake.threads)
     p, folds = snakemake.params, snakemake.params.folds
     test = {f: pd.read_parquet(snakemake.input[f"test{f}"]) for f in folds}
     train = {f: pd.read_parquet(snakemake.input[f"train{f}"]) for f in folds}

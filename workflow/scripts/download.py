@@ -9,5 +9,5 @@ with log_to_file(snakemake.log[0]) as log:
     else:
         url, sha256 = snakemake.params.url, snakemake.params.sha256
     log.info("downloading %s", url)
-    download(url, snakemake.output[0], sha256)
+    download(url, snakemake.output[0], sha256, config_key=snakemake.params.config_key)
     log.info("saved %s (sha256 %s)", snakemake.output[0], sha256)

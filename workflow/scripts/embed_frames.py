@@ -3,14 +3,14 @@
 import time
 
 import pandas as pd
-import torch
 
 from acom.embed import embed_clip_frames, load_model, model_metadata
 from acom.io import write_parquet
 from acom.logs import log_to_file
+from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    configure_torch(snakemake.threads)
     params, name = snakemake.params.model, snakemake.wildcards.model
     model = load_model(params, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir, name=name)
     clips = pd.read_parquet(snakemake.input.manifest)

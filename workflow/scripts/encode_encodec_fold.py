@@ -1,15 +1,15 @@
 """Snakemake adapter: encode one fold once at EnCodec's highest bandwidth (acom.coding)."""
 
 import pandas as pd
-import torch
 
 from acom.codecs import codec_downloads, load_codec_model
 from acom.coding import encode_fold_full_bandwidth
 from acom.download import with_downloaded_files
 from acom.logs import log_to_file
+from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    configure_torch(snakemake.threads)
     params = with_downloaded_files(snakemake.params.codec, codec_downloads(snakemake.params.codec),
                                    dict(snakemake.input.items()))
     model = load_codec_model(params, cache_dir=snakemake.params.cache_dir)

@@ -1,15 +1,15 @@
 """Snakemake adapter: filter one fold at one rate with one filter (acom.filters)."""
 
 import pandas as pd
-import torch
 
 from acom.embed import load_model, waveform_embedder
 from acom.filters import build_filter, filter_fold
 from acom.io import write_parquet
 from acom.logs import log_to_file
+from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    configure_torch(snakemake.threads)
     params, rate = snakemake.params.filter, int(snakemake.wildcards.rate)
     embed = masks = None
     if "masks" in snakemake.input.keys():  # oracle_roi: the fold's best masks

@@ -1,9 +1,9 @@
-"""Snakemake adapter: check an ESC-50 copy and write its manifest (acom.esc50)."""
+"""Snakemake adapter: check an ESC-50 copy, write its manifest and the list of skipped clips (acom.esc50)."""
 
 import os
 
 from acom.esc50 import build_manifest, read_metadata, select_clips
-from acom.io import write_parquet
+from acom.io import write_csv, write_parquet
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:
@@ -15,6 +15,12 @@ with log_to_file(snakemake.log[0]) as log:
         esc10_only=snakemake.params.esc10_only,
         max_clips_per_class_per_fold=snakemake.params.max_clips_per_class_per_fold,
     )
-    manifest = build_manifest(root, selected)
+    manifest, skipped = build_manifest(
+        root, selected, clip_seconds=snakemake.params.clip_seconds, on_bad_clip=snakemake.params.on_bad_clip
+    )
+    for rec in skipped.itertuples(index=False):
+        log.warning("skipped %s: %s", rec.path, rec.problem)
+    write_csv(skipped, snakemake.output.skipped)
     write_parquet(manifest, snakemake.output.manifest)
-    log.info("%d clips from %s; per fold: %s", len(manifest), root, manifest.groupby("fold").size().to_dict())
+    log.info("%d clips from %s (%d skipped); per fold: %s", len(manifest), root, len(skipped),
+             manifest.groupby("fold").size().to_dict())

@@ -1,15 +1,15 @@
 """Snakemake adapter: resample one fold to one rate (acom.resample)."""
 
 import pandas as pd
-import torch
 
 from acom.evaluate import pcm_kbps
 from acom.io import write_parquet
 from acom.logs import log_to_file
 from acom.resample import resample_fold
+from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    configure_torch(snakemake.threads)
     manifest = pd.read_parquet(snakemake.input.manifest)
     fold = resample_fold(manifest, snakemake.params.fold, snakemake.params.rate, snakemake.output.audio)
     # Uncoded audio: the bitrate spent is that of 16-bit PCM at this rate.

@@ -3,16 +3,16 @@
 import time
 
 import pandas as pd
-import torch
 
 from acom.embed import load_model, waveform_embedder
 from acom.evaluate import fit_fold_classifier
 from acom.io import write_parquet
 from acom.logs import log_to_file
 from acom.masks import search_masks, search_space
+from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    configure_torch(snakemake.threads)
     fold, search = int(snakemake.wildcards.fold), snakemake.params.search
     rate = int(search.get("sample_rate", 16000))
     train = {int(key[len("train"):]): pd.read_parquet(path) for key, path in snakemake.input.items()
