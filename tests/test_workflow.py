@@ -282,6 +282,8 @@ def test_real_esc10_subset_end_to_end(tmp_path):
         "mask_search": {"models": ["efficientat_mn04"], "folds": [1], "percentages": [25, 50, 75],
                         "time": {"frame_ms": 500, "stride_frames": 2}, "freq": {"n_bands": 8, "stride_bands": 2},
                         "codecs": ["opus_16"]},
+        # 100 clips: one thread per job, two jobs at a time on 2 cores.
+        "threads": {"embed": 1, "classify": 1, "search": 1},
     }))
     snakemake(tmp_path, "results/esc50_summary.csv", "results/esc50_roi_summary.csv", configfiles=[overlay])
     table = pd.read_csv(tmp_path / "results" / "esc50_summary.csv")
