@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from acom.esc50 import SKIPPED_COLUMNS, build_manifest, read_metadata, select_clips
+from acom.esc50 import SKIPPED_COLUMNS, build_manifest, check_folds_have_clips, read_metadata, select_clips
 from acom.io import BadAudioError, mono_audio_info, read_audio
 from acom.synthetic import synthesize_esc50_corpus
 
@@ -330,3 +330,14 @@ def test_metadata_without_its_columns_is_always_an_error(esc50, policy):
     with pytest.raises(ValueError, match=r"missing columns \['target'\].*always an error, on_bad_clip: skip does not "
                                          "apply"):
         build_manifest(root, selected, on_bad_clip=policy)
+
+
+def test_a_fold_left_without_clips_is_named(esc50):
+    root, meta = esc50
+    for name in meta["filename"]:
+        (root / "audio" / name).write_text("not audio")
+    manifest, skipped = ingest(root, folds=[1], on_bad_clip="skip")
+    assert manifest.empty and len(skipped) == 3
+    with pytest.raises(ValueError, match=r"no usable clip left in fold 1 \(3 skipped\), fold 2 \(0 skipped\)"):
+        check_folds_have_clips(manifest, [1, 2], skipped)
+    check_folds_have_clips(pd.DataFrame({"fold": [1, 2, 2]}), [1, 2], skipped)  # every fold has a clip

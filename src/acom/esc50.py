@@ -201,6 +201,17 @@ def build_manifest(
     return manifest.reset_index(drop=True), skipped
 
 
+def check_folds_have_clips(manifest: pd.DataFrame, folds: Sequence[int], skipped: pd.DataFrame) -> None:
+    """``ValueError`` naming every fold in ``folds`` that ``manifest`` holds no clip of: a fold whose
+    clips were all skipped (or not selected) would otherwise fail later, in cross-validation."""
+    empty = sorted({int(f) for f in folds} - set(manifest["fold"].astype(int)))
+    if empty:
+        counts = {fold: int((skipped["fold"] == fold).sum()) for fold in empty}
+        detail = ", ".join(f"fold {fold} ({counts[fold]} skipped)" for fold in empty)
+        raise ValueError(f"no usable clip left in {detail}: fix the clips listed in results/esc50_skipped.csv "
+                         "or remove the fold from datasets.esc50.folds")
+
+
 def _show_fold(fold: object) -> str:
     """A metadata fold value as the user wrote it: 7 (not 7.0 from a column with an empty cell), (empty)."""
     number = pd.to_numeric(pd.Series([fold]), errors="coerce").iloc[0]

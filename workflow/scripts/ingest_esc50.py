@@ -2,7 +2,7 @@
 
 import os
 
-from acom.esc50 import build_manifest, read_metadata, select_clips
+from acom.esc50 import build_manifest, check_folds_have_clips, read_metadata, select_clips
 from acom.io import write_csv, write_parquet
 from acom.logs import log_to_file
 
@@ -21,6 +21,7 @@ with log_to_file(snakemake.log[0]) as log:
     for rec in skipped.itertuples(index=False):
         log.warning("skipped %s: %s", rec.path, rec.problem)
     write_csv(skipped, snakemake.output.skipped)
+    check_folds_have_clips(manifest, snakemake.params.folds, skipped)
     write_parquet(manifest, snakemake.output.manifest)
     log.info("%d clips from %s (%d skipped); per fold: %s", len(manifest), root, len(skipped),
              manifest.groupby("fold").size().to_dict())
