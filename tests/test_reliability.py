@@ -41,8 +41,9 @@ def start_snakemake(workdir: Path, configs: list[Path]) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def kill_when(process: subprocess.Popen, path: Path, *, delay_s: float, timeout_s: float = 600) -> None:
-    """SIGKILL the whole process group ``delay_s`` after ``path`` appears."""
+def kill_when(process: subprocess.Popen, path: Path, *, delay_s: float, timeout_s: float = 600) -> bool:
+    """SIGKILL the whole process group ``delay_s`` after ``path`` appears; False if the run had
+    already ended by then (a last job shorter than the delay)."""
     deadline = time.monotonic() + timeout_s
     while not path.exists():
         if process.poll() is not None:
@@ -51,8 +52,12 @@ def kill_when(process: subprocess.Popen, path: Path, *, delay_s: float, timeout_
             raise AssertionError(f"{path} did not appear within {timeout_s:.0f} s")
         time.sleep(0.05)
     time.sleep(delay_s)
-    os.killpg(process.pid, signal.SIGKILL)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
     process.wait()
+    return process.returncode == -signal.SIGKILL
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +68,13 @@ def killed_run(tmp_path_factory):
     overlay = workdir / "no_audio.yaml"
     overlay.write_text(yaml.safe_dump({"keep_audio": False}))
     configs = [*SMALL_CONFIGS, overlay]
+    killed = 0
     for point in KILL_POINTS:
-        kill_when(start_snakemake(workdir, configs), workdir / point, delay_s=0.5)
+        killed += kill_when(start_snakemake(workdir, configs), workdir / point, delay_s=0.5)
         # A killed run leaves Snakemake's lock behind (it cannot tell a dead run from a live one):
         # --unlock, then the same command; profiles/default reruns the jobs left incomplete.
         snakemake(workdir, "--unlock", *SMALL_TARGETS, configfiles=configs)
+    assert killed >= len(KILL_POINTS) - 1, f"only {killed} of the kills landed mid-run"
     snakemake(workdir, *SMALL_TARGETS, configfiles=configs)
     return workdir, configs
 
