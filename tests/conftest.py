@@ -63,15 +63,22 @@ def assert_audioset_outputs(model, out, *, n_clips: int, embedding_dim: int, lab
     assert model.labels == labels
 
 
-def snakemake(workdir: Path, *args: str, configfiles=(), check=True, env=None) -> subprocess.CompletedProcess:
-    """Run the repository's workflow in ``workdir`` with this interpreter's Snakemake (``env``: extra
-    environment variables). On a cluster, --cores 2 caps what one group job asks for."""
+def snakemake_call(workdir: Path, *args: str, configfiles=(), env=None) -> tuple[list[str], dict[str, str]]:
+    """(command, environment) running the repository's workflow in ``workdir`` with this
+    interpreter's Snakemake (``env``: extra environment variables). On a cluster, --cores 2 caps
+    what one group job asks for."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--cores", "2", *args]
     if configfiles:  # one flag, several files: a repeated --configfile would replace the earlier ones
         cmd += ["--configfile", *map(str, configfiles)]
     env = {**os.environ, **(env or {}),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return cmd, env
+
+
+def snakemake(workdir: Path, *args: str, configfiles=(), check=True, env=None) -> subprocess.CompletedProcess:
+    """Run the workflow (:func:`snakemake_call`) to the end; ``check``: fail the test if it fails."""
+    cmd, env = snakemake_call(workdir, *args, configfiles=configfiles, env=env)
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")

@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, SMALL_CONFIGS, SMALL_TARGETS, assert_same_tables, planned_jobs, snakemake
+from conftest import SMALL_CONFIGS, SMALL_TARGETS, assert_same_tables, planned_jobs, snakemake, snakemake_call
 
 pytestmark = pytest.mark.workflow
 
@@ -34,9 +33,7 @@ KILL_POINTS = [
 def start_snakemake(workdir: Path, configs: list[Path]) -> subprocess.Popen:
     """The run of conftest.snakemake, in its own process group so that one killpg takes down
     Snakemake and every job it started, as a preempted node or an OOM killer would."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", "2", *SMALL_TARGETS, "--configfile", *map(str, configs)]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    cmd, env = snakemake_call(workdir, *SMALL_TARGETS, configfiles=configs)
     log = open(workdir / "killed_runs.log", "a")  # noqa: SIM115 (closed with the process)
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -60,7 +60,7 @@ def audio_output(path):
     """A fold's folder of resampled, filtered or decoded clips: kept, or (keep_audio: false) deleted
     once every job that reads it has run; Snakemake recreates it when a later job needs it again.
     Every rule that opens these clips lists the folder as an input, so none loses it mid-run."""
-    return directory(path) if config.get("keep_audio", True) else temp(directory(path))
+    return directory(path) if config["keep_audio"] else temp(directory(path))
 
 
 wildcard_constraints:
@@ -116,6 +116,16 @@ def model_files(name):
         if key not in downloads and isinstance(params.get(key), str) and os.path.isfile(params[key])
     }
     return {**downloads, **local}
+
+
+def model_download(wildcards):
+    """(config key, url, sha256) of the file `wildcards.filename` that model `wildcards.model`
+    downloads (its config key is null; the key is what names a local copy instead)."""
+    return next(
+        (f"models.{wildcards.model}.{key}", url, sha256)
+        for key, (url, sha256, filename) in model_downloads(model_params(wildcards.model)).items()
+        if filename == wildcards.filename
+    )
 
 
 def model_resource(name, key, default):

@@ -92,17 +92,8 @@ rule download_model_file:
     output:
         "resources/models/{model}/{filename}",
     params:
-        source=lambda wildcards: next(
-            (url, sha256)
-            for url, sha256, filename in model_downloads(model_params(wildcards.model)).values()
-            if filename == wildcards.filename
-        ),
-        # The key that names a local copy instead (the no-network message says which to set).
-        config_key=lambda wildcards: next(
-            f"models.{wildcards.model}.{key}"
-            for key, (url, sha256, filename) in model_downloads(model_params(wildcards.model)).items()
-            if filename == wildcards.filename
-        ),
+        source=lambda wildcards: model_download(wildcards)[1:],
+        config_key=lambda wildcards: model_download(wildcards)[0],
     log:
         "results/logs/download_model_file/{model}/{filename}.log",
     threads: 1
