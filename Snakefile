@@ -24,12 +24,12 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        "results/esc50_summary.csv",
-        branch(CODED, then="results/esc50_codec_quality.csv"),
-        branch(MASK_MODELS and ROI_CODECS, then="results/esc50_roi_summary.csv"),
-        "results/esc50_accuracy_drop.csv",
+        rules.summarize_esc50.output.summary,
+        branch(CODED, then=rules.codec_quality.output.quality),
+        branch(MASK_MODELS and ROI_CODECS, then=rules.roi_summary.output.summary),
+        rules.compare_conditions.output.accuracy_drop,
         rules.plot_results.output,
         CONFUSION_PLOTS,
-        "results/listen",
-        branch(SED_MODELS, then="results/desed_summary.csv"),
+        rules.listen_page.output.page_dir,
+        branch(SED_MODELS, then=rules.summarize_desed.output.summary),
     default_target: True

@@ -17,7 +17,7 @@ Three measurements per condition (a codec at one bitrate):
 * stage: ``acom.coding.code_fold`` on the same clips in this process (reading the FLACs, coding,
   writing the Ogg Opus / ``.ecdc`` bitstreams and the FLAC decodes, SI-SNR and log-mel distance),
   run as the workflow runs it: under ``threads.code`` torch threads, EnCodec with codes derived from
-  one full-bandwidth encoding (``encode_fold_full_bandwidth``, then ``code_fold`` with
+  one full-bandwidth encoding (``encode_fold``, then ``code_fold`` with
   ``full_codes_dir``).
 * job: with ``--workflow-dir``, the real Snakemake jobs' wall seconds (benchmark TSVs, column ``s``:
   process start, imports, model load and all I/O included) over the clips of their folds (rows of
@@ -32,7 +32,7 @@ Row ``mode``:
   encoded once at the top bandwidth (checked equal to the direct codes); the decode is the direct
   row's (same codes, same decoder call). ``stage`` / ``job``: ``code_fold`` with ``full_codes_dir``.
 * EnCodec ``full_codes``: the one encoding at the top bandwidth that every derived row shares
-  (``stage``: ``encode_fold_full_bandwidth``; ``job``: ``encode_encodec_fold``). Cost of a model's
+  (``stage``: ``encode_fold``; ``job``: ``encode_full_bitrate``). Cost of a model's
   whole bitrate ladder in the workflow = this row + its derived rows.
 
 EnCodec runs every bitrate (direct, derived, full_codes rows, with stage and job columns) at the
@@ -205,8 +205,8 @@ def time_stage(clips, codec, condition: str, kbps: float, out_dir: Path, batch_s
 
 # --- Opus -----------------------------------------------------------------------------------------
 def bench_opus(name: str, params: dict, clips, scratch: Path, stage_threads: int) -> list[dict]:
-    from acom.codecs import condition_name
     from acom.codecs.opus import OpusCodec, decode_opus, encode_opus, payload_bytes
+    from acom.conditions import condition_name
 
     rate = int(params.get("sample_rate", 16000))
     table, waves = clips_at_rate(clips, rate, scratch)
@@ -247,8 +247,7 @@ def bench_opus(name: str, params: dict, clips, scratch: Path, stage_threads: int
 # --- EnCodec --------------------------------------------------------------------------------------
 def load_model(name: str, weights_dir: Path | None):
     """(model, "pretrained" | "random"): the official checkpoint from ``weights_dir`` when it is there."""
-    from acom.codecs import ENCODEC_MODELS
-    from acom.codecs.encodec_codec import load_encodec
+    from acom.codecs.encodec import ENCODEC_MODELS, load_encodec
 
     if weights_dir is not None:
         path = weights_dir / ENCODEC_MODELS[name].checkpoint
@@ -266,7 +265,7 @@ def batches(items: list, size: int) -> Iterator[list]:
 def sweep(model, waves: list, bitrates: list[float], batch: int, top: float | None):
     """Per bitrate: encode and decode seconds per clip (one value per batch), the codes and, unless
     ``top`` is None, the truncation seconds per clip of the ``top``-bandwidth codes to each bitrate."""
-    from acom.codecs.encodec_codec import decode_batch, encode_batch, truncate_codes
+    from acom.codecs.encodec import decode_batch, encode_batch, truncate_codes
 
     out = {}
     for kbps in sorted(bitrates, reverse=True):
@@ -292,7 +291,7 @@ def sweep(model, waves: list, bitrates: list[float], batch: int, top: float | No
 
 
 def payload_kbps(model, codes: list, rate: int) -> float:
-    from acom.codecs.encodec_codec import ecdc_bytes
+    from acom.codecs.encodec import ecdc_bytes
 
     kbps = []
     for c in codes:
@@ -302,9 +301,8 @@ def payload_kbps(model, codes: list, rate: int) -> float:
 
 
 def bench_encodec(name: str, params: dict, clips, scratch: Path, args, stage_threads: int) -> list[dict]:
-    from acom.codecs import condition_name, format_kbps
-    from acom.codecs.encodec_codec import EncodecCodec, decode_batch, encode_batch
-    from acom.coding import encode_fold_full_bandwidth
+    from acom.codecs.encodec import EncodecCodec, decode_batch, encode_batch, encode_fold
+    from acom.conditions import condition_name, format_kbps
 
     model, weights = load_model(name, args.encodec_weights)
     rate = model.sample_rate
@@ -334,7 +332,7 @@ def bench_encodec(name: str, params: dict, clips, scratch: Path, args, stage_thr
             # The workflow's path: one full-bandwidth encoding, every bitrate derived from it.
             codes_dir = scratch / "codes" / name
             with limited_threads(stage_threads):
-                _, seconds = timed(encode_fold_full_bandwidth, table, model, name=name, out_dir=codes_dir,
+                _, seconds = timed(encode_fold, model, name, table, out_dir=codes_dir,
                                    batch_size=eff_batch)
                 stage_full = seconds / n
                 for kbps in bitrates:
@@ -385,7 +383,7 @@ def fold_of(tsv: Path) -> int:
 
 def job_seconds(workflow_dir: Path, filter_name: str) -> dict[tuple[str, str], tuple[float, int, int]]:
     """{(rule, codec or condition): (seconds, clips, jobs)} over the finished jobs of filter ``filter_name``:
-    code_fold jobs (clips: rows of the coded manifest) and encode_encodec_fold jobs (clips: .ecdc
+    code_fold jobs (clips: rows of the coded manifest) and encode_full_bitrate jobs (clips: .ecdc
     files in the codes folder). A job whose clip count is not there yet is left out."""
     results = workflow_dir / "results"
     out = {}
@@ -394,12 +392,12 @@ def job_seconds(workflow_dir: Path, filter_name: str) -> dict[tuple[str, str], t
         if manifest.is_file():
             s, n, j = out.get(("code_fold", tsv.parent.name), (0.0, 0, 0))
             out[("code_fold", tsv.parent.name)] = (s + read_benchmark_seconds(tsv), n + parquet_rows(manifest), j + 1)
-    for tsv in sorted((results / "benchmarks" / "encode_encodec_fold" / "esc50" / filter_name).glob("*/fold*.tsv")):
+    for tsv in sorted((results / "benchmarks" / "encode_full_bitrate" / "esc50" / filter_name).glob("*/fold*.tsv")):
         codes = results / "esc50" / "codes" / filter_name / tsv.parent.name / f"fold{fold_of(tsv)}"
         n_files = len(list(codes.glob("*.ecdc"))) if codes.is_dir() else 0
         if n_files:
-            s, n, j = out.get(("encode_encodec_fold", tsv.parent.name), (0.0, 0, 0))
-            out[("encode_encodec_fold", tsv.parent.name)] = (s + read_benchmark_seconds(tsv), n + n_files, j + 1)
+            s, n, j = out.get(("encode_full_bitrate", tsv.parent.name), (0.0, 0, 0))
+            out[("encode_full_bitrate", tsv.parent.name)] = (s + read_benchmark_seconds(tsv), n + n_files, j + 1)
     return out
 
 
@@ -412,7 +410,7 @@ def add_job_columns(rows: list[dict], jobs: dict, opus_modes: dict[str, str]) ->
             continue
         if r["codec"] in opus_modes and r["mode"] != opus_modes[r["codec"]]:
             continue
-        key = ("encode_encodec_fold", r["codec"]) if r["mode"] == "full_codes" else ("code_fold", r["condition"])
+        key = ("encode_full_bitrate", r["codec"]) if r["mode"] == "full_codes" else ("code_fold", r["condition"])
         if key in seen or key not in jobs:
             continue
         seen.add(key)

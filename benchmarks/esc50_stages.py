@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/acom-bench"),
                         help="Snakemake working directory (not the repository). Default: %(default)s")
-    parser.add_argument("--config", type=Path, default=Path("tests/configs/shared.yaml"),
+    parser.add_argument("--config", type=Path, default=Path("configs/shared.yaml"),
                         help="overlay on config.yaml, relative to the repository root. Default: %(default)s")
     parser.add_argument("--max-clips-per-class-per-fold", type=int, default=None, metavar="N",
                         help="only the first N clips of each class in each fold (default: all)")
@@ -258,7 +258,7 @@ def bare_classify(workdir: Path, name: str, config: Mapping, folds: list[int]) -
     """``evaluate_folds`` once per configured classifier on the embedding Parquets of ``name``."""
     import pandas as pd
 
-    from acom.evaluate import evaluate_folds
+    from acom.classification.protocol import evaluate_folds
 
     io = Stopwatch()
     with io:

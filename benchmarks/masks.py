@@ -53,10 +53,10 @@ def main() -> int:
 
     import pandas as pd
 
+    from acom.classification.protocol import fit_fold_classifier
     from acom.embed import embed_clips, waveform_embedder
-    from acom.evaluate import fit_fold_classifier
-    from acom.masks import candidate_regions, search_masks, search_space
     from acom.models import build_model
+    from acom.roi.search import candidate_regions, search_masks, search_space
 
     config = yaml.safe_load(args.config.read_text())
     search = config["mask_search"]

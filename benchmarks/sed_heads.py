@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     import yaml
 
-    from acom.sed import HeadConfig, train_frame_head
+    from acom.sed.heads import HeadConfig, train_frame_head
 
     args = parse_args(argv)
     config = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())

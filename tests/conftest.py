@@ -1,29 +1,13 @@
-"""Shared fixtures: the repository root, the read-only ../shared material (skipped when absent), and
-the helpers that run the workflow."""
+"""Shared fixtures: the read-only ../shared material (skipped when absent) and the reference run of
+the small synthetic workflow."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SHARED_ESC50 = SHARED / "data" / "esc50-16k"
-SHARED_MN04 = SHARED / "models" / "efficientat-mn04-as"
-# The small synthetic DAG that tests run several times (locally, killed and resumed, through SLURM).
-SMALL_CONFIGS = [REPO / "tests" / "configs" / "synthetic.yaml", REPO / "tests" / "configs" / "small.yaml"]
-SMALL_TARGETS = ["results/esc50_summary.csv", "results/esc50_codec_quality.csv", "results/esc50_accuracy_drop.csv"]
-
-
-def require_shared() -> None:
-    """Skip the calling test when ../shared (real ESC-50 clips and mn04 weights) is not beside the repo."""
-    if not (SHARED_ESC50 / "meta" / "esc50.csv").is_file() or not (SHARED_MN04 / "mn04_as_mAP_432.pt").is_file():
-        pytest.skip(f"needs the real ESC-50 clips and EfficientAT weights in {SHARED}; absent")
+from tests.helpers import SHARED_ESC50, SHARED_MN04, require_shared
 
 
 @pytest.fixture
@@ -38,92 +22,11 @@ def shared_mn04() -> Path:
     return SHARED_MN04
 
 
-def assert_batch_equals_single_calls(model, clips, atol: float = 1e-4) -> None:
-    """A batch through ``model.embed`` equals the clips sent one at a time (embeddings and, when the
-    model has a head, probabilities)."""
-    import numpy as np
-
-    batched = model.embed(clips)
-    singles = [model.embed(clips[i : i + 1]) for i in range(len(clips))]
-    np.testing.assert_allclose(batched.embeddings, np.concatenate([s.embeddings for s in singles]), atol=atol)
-    if batched.probabilities is not None:
-        np.testing.assert_allclose(batched.probabilities, np.concatenate([s.probabilities for s in singles]),
-                                   atol=atol)
-
-
-def assert_audioset_outputs(model, out, *, n_clips: int, embedding_dim: int, labels) -> None:
-    """A model with a 527-class AudioSet head: float32 embeddings and probabilities of the right
-    shapes, probabilities strictly inside (0, 1) (sigmoid), and the expected label names."""
-    import numpy as np
-
-    assert model.sample_rate == 16000 and model.embedding_dim == embedding_dim
-    assert out.embeddings.shape == (n_clips, embedding_dim) and out.embeddings.dtype == np.float32
-    assert out.probabilities.shape == (n_clips, 527) and out.probabilities.dtype == np.float32
-    assert ((out.probabilities > 0) & (out.probabilities < 1)).all()
-    assert model.labels == labels
-
-
-def snakemake_call(workdir: Path, *args: str, configfiles=(), env=None) -> tuple[list[str], dict[str, str]]:
-    """(command, environment) running the repository's workflow in ``workdir`` with this
-    interpreter's Snakemake (``env``: extra environment variables). On a cluster, --cores 2 caps
-    what one group job asks for."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", "2", *args]
-    if configfiles:  # one flag, several files: a repeated --configfile would replace the earlier ones
-        cmd += ["--configfile", *map(str, configfiles)]
-    env = {**os.environ, **(env or {}),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return cmd, env
-
-
-def snakemake(workdir: Path, *args: str, configfiles=(), check=True, env=None) -> subprocess.CompletedProcess:
-    """Run the workflow (:func:`snakemake_call`) to the end; ``check``: fail the test if it fails."""
-    cmd, env = snakemake_call(workdir, *args, configfiles=configfiles, env=env)
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
-    return result
-
-
-def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table ({} when there is nothing to do)."""
-    text = result.stdout + result.stderr
-    if "Nothing to be done" in text:
-        return {}
-    block = text.split("Job stats:")[1].split("total")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.MULTILINE)}
-
-
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory) -> Path:
     """An uninterrupted local run of the small synthetic DAG: the reference other runs must equal."""
+    from tests.workflow.helpers import SMALL_CONFIGS, SMALL_TARGETS, snakemake
+
     workdir = tmp_path_factory.mktemp("small_reference")
     snakemake(workdir, *SMALL_TARGETS, configfiles=SMALL_CONFIGS)
     return workdir
-
-
-def result_tables(workdir: Path) -> dict[str, bytes]:
-    """Every table a run wrote (CSV and Parquet under results/, logs and benchmarks aside): path -> bytes."""
-    results = workdir / "results"
-    return {str(p.relative_to(workdir)): p.read_bytes()
-            for p in sorted(results.rglob("*"))
-            if p.suffix in (".csv", ".parquet") and p.is_file()
-            and p.relative_to(results).parts[0] not in ("logs", "benchmarks")}
-
-
-def assert_same_tables(workdir: Path, reference: Path) -> None:
-    """``workdir`` holds the same tables as ``reference`` and no others: byte for byte, except that
-    the manifest records where each clip was read, an absolute path inside each run's directory."""
-    import pandas as pd
-
-    got, expected = result_tables(workdir), result_tables(reference)
-    assert sorted(got) == sorted(expected)
-    differing = [name for name in expected if got[name] != expected[name]]
-    manifest = "results/esc50/manifest.parquet"
-    if manifest in differing:
-        ours, theirs = pd.read_parquet(workdir / manifest), pd.read_parquet(reference / manifest)
-        for table, root in ((ours, workdir), (theirs, reference)):
-            table["source_path"] = [str(Path(p).relative_to(root)) for p in table["source_path"]]
-        pd.testing.assert_frame_equal(ours, theirs)
-        differing.remove(manifest)
-    assert not differing, f"tables differ from the reference run: {differing}"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from acom.batching import equal_length_batches
+from acom.conditions import codec_family
 from acom.io import read_audio, write_flac
 from acom.quality import MelDistance, si_snr
 
@@ -27,21 +28,6 @@ def _read_fold(clips: pd.DataFrame) -> tuple[list, list[np.ndarray]]:
     """The fold's manifest records in clip-id order and their samples."""
     records = list(clips.sort_values("clip_id").itertuples(index=False))
     return records, [read_audio(rec.path)[0] for rec in records]
-
-
-def encode_fold_full_bandwidth(clips: pd.DataFrame, model, *, name: str, out_dir: str | os.PathLike,
-                               batch_size: int = 8) -> int:
-    """Encode every clip of a fold manifest once at the EnCodec model's highest bandwidth into
-    ``out_dir/<clip>.ecdc``; the per-bitrate jobs derive their codes from these. Returns the count."""
-    from acom.codecs.encodec_codec import encode_full_bandwidth
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    records, waves = _read_fold(clips)
-    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
-        encode_full_bandwidth(model, name, [waves[i] for i in batch],
-                              [out_dir / f"{records[i].clip_id}.ecdc" for i in batch])
-    return len(waves)
 
 
 def code_fold(clips: pd.DataFrame, codec, *, condition: str, nominal_kbps: float,
@@ -145,5 +131,5 @@ def codec_quality(manifests: pd.DataFrame) -> pd.DataFrame:
         mel_distance_mean=("mel_distance", "mean"),
         n_clips=("clip_id", "size"),
     ).reset_index()
-    table.insert(1, "codec_family", table["codec"].str.rpartition("_")[0])
+    table.insert(1, "codec_family", table["codec"].map(codec_family))
     return table.sort_values(["filter", "codec_family", "nominal_kbps"]).reset_index(drop=True)

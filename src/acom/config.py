@@ -1,67 +1,103 @@
-"""Validation of the workflow config: the JSON schema (types, ranges, unknown keys) and the checks it
-cannot express (cross-references between keys, what each model and codec type supports, that the
-weight files the config names exist). Every problem names its key, the value and the fix; all of them
-are reported at once, before any job runs."""
+"""Validation of the workflow config: the JSON schema (types, ranges, unknown keys; the type enums
+and per-type keys of models, codecs, filters and classifiers come from their registries), the
+defaults that follow from what is configured, and the checks a schema cannot express
+(cross-references between keys, what each model and codec type supports, that the weight files the
+config names exist). Every problem names its key, the value and the fix; all of them are reported
+at once, before any job runs.
+
+Settings of a branch that is switched off (the mask search with ``mask_search.models: []`` and no
+``oracle_roi`` filter evaluated; sound event detection with ``sed.models: []``) are not checked.
+"""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from acom.codecs import ENCODEC_MODELS, check_codec_config, parse_condition
-from acom.models import MN04_FILENAME, MN04_URL, model_sample_rate
+from acom.classification import CLASSIFIERS
+from acom.codecs import CODECS, check_codec_config
+from acom.conditions import UNCODED, condition_name, parse_condition
+from acom.filters import FILTERS, filter_model, uses_masks
+from acom.models import MODELS, is_local_source, model_sample_rate
+from acom.registry import Registry, type_defaults
 
 #: The workflow's config schema (this package is imported from the checkout, beside workflow/).
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
-#: Keys each naive filter type requires.
-_NAIVE_KEYS = {"lowpass": ("cutoff_hz",), "highpass": ("cutoff_hz",), "bandpass": ("low_hz", "high_hz")}
+#: Config section -> the registry of its entries' types and the schema definition of one entry.
+SECTIONS: dict[str, tuple[Registry, str]] = {
+    "models": (MODELS, "model"),
+    "codecs": (CODECS, "codec"),
+    "filters": (FILTERS, "filter"),
+    "classifiers": (CLASSIFIERS, "classifier"),
+}
 
-#: Keys of a ``models.<name>`` entry that each model type reads. The schema allows the union; a key
-#: another type reads would be ignored silently, so it is an error. Every type takes the common keys
-#: (init, seed and device get schema defaults on every entry; MFCC has no weights or device to use).
-_MODEL_COMMON_KEYS = ("type", "batch_size", "top_k", "resources", "init", "seed", "device")
-_MODEL_KEYS = {
-    "mfcc": ("sample_rate", "n_mfcc", "n_mels", "n_fft", "hop_length", "fmin", "fmax"),
-    "efficientat_mn04": ("weights", "sha256", "labels"),
-    "ast": ("weights", "revision", "max_length", "autocast", "config_overrides"),
-    "beats": ("weights", "sha256", "labels", "clip_seconds", "autocast", "config_overrides"),
-}
-#: The same for ``codecs.<name>`` entries (sample_rate: see acom.codecs.check_codec_config).
-_CODEC_COMMON_KEYS = ("type", "bitrates_kbps", "sample_rate", "batch_size")
-_CODEC_KEYS = {
-    "opus": ("mode", "complexity", "frame_ms", "application"),
-    **{kind: ("weights", "init", "seed", "device") for kind in ENCODEC_MODELS},
-}
-#: Keys naming a checkpoint (or what checks one), meaningless with ``init: random``.
-_CHECKPOINT_KEYS = ("weights", "sha256", "labels", "revision")
+
+def load_schema(path: str | os.PathLike = SCHEMA) -> dict[str, Any]:
+    """The config schema: ``path`` with each registry's type names (the ``type`` enum) and type keys
+    added to its entry definition, so the schema never lists a type or key the code lacks."""
+    import yaml
+
+    with open(path) as fh:
+        schema = yaml.safe_load(fh)
+    for registry, definition in SECTIONS.values():
+        entry = schema["$defs"][definition]
+        entry["properties"]["type"]["enum"] = list(registry)
+        for key, key_schema in registry.key_schemas().items():
+            if key in entry["properties"]:
+                raise ValueError(f"{path}: $defs.{definition}.{key} is a common key and a {registry.kind} type's key")
+            descriptions = sorted({spec.keys[key].description for spec in registry.specs
+                                   if key in spec.keys and spec.keys[key].description})
+            entry["properties"][key] = {**key_schema, **({"description": "; ".join(descriptions)} if descriptions
+                                                         else {})}
+    return schema
+
+
+def _defaults_validator(schema: Mapping[str, Any]):
+    """A JSON-schema validator that also fills in each ``properties`` default where a key is absent
+    (as Snakemake's own ``validate`` does)."""
+    from jsonschema import Draft202012Validator, validators
+
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for key, property_schema in properties.items():
+                if isinstance(property_schema, Mapping) and "default" in property_schema and key not in instance:
+                    instance[key] = copy.deepcopy(property_schema["default"])
+        yield from check_properties(validator, properties, instance, subschema)
+
+    return validators.extend(Draft202012Validator, {"properties": properties_with_defaults})(schema)
 
 
 def validate_config(config: dict[str, Any], schema: str | os.PathLike = SCHEMA) -> None:
-    """The workflow's whole config check: the JSON schema (filling in its defaults, as Snakemake's
-    ``validate``), then :func:`check_config`. ``ValueError`` listing every problem, each starting
-    with the dotted key it is about (``codecs.opus.bitrates_kbps``)."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-
-    try:
-        validate(config, str(schema))
-    except WorkflowError as err:
-        problems = schema_problems(config, schema)
-        raise ValueError("invalid config:\n  " + "\n  ".join(problems or [str(err)])) from None
+    """The workflow's whole config check, in place: the JSON schema (filling in its defaults), each
+    entry's type defaults, the defaults derived from what is configured (:func:`derive_defaults`),
+    then :func:`check_config`. ``ValueError`` listing every problem, each starting with the dotted
+    key it is about (``codecs.opus.bitrates_kbps``)."""
+    problems = schema_problems(config, load_schema(schema), set_defaults=True)
+    if problems:
+        raise ValueError("invalid config:\n  " + "\n  ".join(problems))
+    for section, (registry, _) in SECTIONS.items():
+        for params in (config.get(section) or {}).values():
+            for key, value in type_defaults(registry[params["type"]]).items():
+                params.setdefault(key, copy.deepcopy(value))
+    derive_defaults(config)
     check_config(config)
 
 
-def schema_problems(config: Mapping[str, Any], schema: str | os.PathLike = SCHEMA) -> list[str]:
-    """Every place ``config`` breaks the JSON schema, as ``<dotted key>: <what is wrong>``; an unknown
-    key also lists the keys allowed there."""
-    import yaml
+def schema_problems(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None, *,
+                    set_defaults: bool = False) -> list[str]:
+    """Every place ``config`` breaks the JSON schema (default: :func:`load_schema`), as ``<dotted key>:
+    <what is wrong>``; an unknown key also lists the keys allowed there. ``set_defaults``: fill in
+    the schema's defaults while checking."""
     from jsonschema import Draft202012Validator
 
-    with open(schema) as fh:
-        validator = Draft202012Validator(yaml.safe_load(fh))
+    schema = load_schema() if schema is None else schema
+    validator = _defaults_validator(schema) if set_defaults else Draft202012Validator(schema)
     problems = []
     for error in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
         key = dotted_key(error.absolute_path)
@@ -84,32 +120,73 @@ def dotted_key(path) -> str:
     return key or "config"
 
 
+def lowest_coded_condition(config: Mapping[str, Any]) -> str | None:
+    """``<codec>_<kbps>`` at the lowest bitrate of the first evaluated codec, or None without one."""
+    codecs = config["evaluation"].get("codecs") or []
+    entry = (config.get("codecs") or {}).get(codecs[0]) if codecs else None
+    return condition_name(codecs[0], min(entry["bitrates_kbps"])) if entry else None
+
+
+def derive_defaults(config: dict[str, Any]) -> None:
+    """Fill in, in place, the settings that name a condition and are left null, from what is
+    configured, so that changing a codec's bitrates never leaves them pointing at a missing one:
+
+    - ``mask_search.codecs``: the lowest bitrate of the first evaluated codec (none without codecs);
+    - ``report.confusion``: one matrix per evaluated model, for the first evaluated classifier and
+      training condition, unfiltered, at that same lowest bitrate (uncoded without codecs);
+    - ``report.listen.classifier`` / ``train_condition``: the first evaluated ones.
+    """
+    evaluation, lowest = config["evaluation"], lowest_coded_condition(config)
+    # Only names that exist: an unknown one is reported once, where the user wrote it.
+    models = [name for name in evaluation["models"] if name in config["models"]]
+    classifiers = [name for name in evaluation["classifiers"] if name in config["classifiers"]]
+    search = config.setdefault("mask_search", {})
+    if search.get("codecs") is None:
+        search["codecs"] = [lowest] if lowest else []
+    report = config.setdefault("report", {})
+    if report.get("confusion") is None:
+        report["confusion"] = [
+            {"model": model, "classifier": classifiers[0], "train_condition": evaluation["train_conditions"][0],
+             "filter": UNCODED, "codec": lowest or UNCODED}
+            for model in models if classifiers
+        ]
+    listen = report.setdefault("listen", {})
+    if listen.get("classifier") is None and classifiers:
+        listen["classifier"] = classifiers[0]
+    if listen.get("train_condition") is None:
+        listen["train_condition"] = evaluation["train_conditions"][0]
+
+
+def search_is_on(config: Mapping[str, Any]) -> bool:
+    """Whether the mask search runs: models are searched, or an evaluated filter applies its masks."""
+    filters = config.get("filters", {})
+    oracle = any(name in filters and uses_masks(filters[name]) for name in config["evaluation"].get("filters", []))
+    return bool(config.get("mask_search", {}).get("models")) or oracle
+
+
 def check_config(config: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` listing every problem the schema cannot see in ``config``.
 
     The schema has already checked each key's type and range; this checks that the names listed
-    under ``evaluation`` (and elsewhere) exist, that each model and codec entry sets only keys its type
-    reads and rates and bitrates it supports, that the weight files the used entries name exist, and
-    that the data source is unambiguous.
+    under ``evaluation`` (and elsewhere) exist, that each model, codec, filter and classifier entry
+    sets only keys its type reads and rates and bitrates it supports, that the weight files the used
+    entries name exist, and that the data source is unambiguous.
     """
     problems = []
-    for section in ("models", "classifiers"):
-        for name in config["evaluation"][section]:
-            if name not in config[section]:
-                problems.append(
-                    f"evaluation.{section} lists {name!r}, which has no entry under {section}: "
-                    f"known {sorted(config[section])}"
-                )
-    for name in config["evaluation"].get("codecs", []):
-        if name not in config.get("codecs", {}):
-            problems.append(f"evaluation.codecs lists {name!r}, which has no entry under codecs: "
-                            f"known {sorted(config.get('codecs', {}))}")
-    for name, params in config["models"].items():
-        problems.extend(check_entry_keys("models", name, params))
+    for section in ("models", "classifiers", "codecs"):
+        known = config.get(section, {})
+        for name in config["evaluation"].get(section, []):
+            if name not in known:
+                problems.append(f"evaluation.{section} lists {name!r}, which has no entry under {section}: "
+                                f"known {sorted(known)}")
+    for section in SECTIONS:
+        for name, params in (config.get(section) or {}).items():
+            problems.extend(check_entry_keys(section, name, params))
     for name, params in config.get("codecs", {}).items():
-        problems.extend(check_entry_keys("codecs", name, params))
         problems.extend(check_codec_config(name, params))
     problems.extend(check_filter_config(config))
+    if search_is_on(config):
+        problems.extend(check_search_config(config))
     problems.extend(check_report_config(config))
     problems.extend(check_sed_config(config))
     problems.extend(check_weight_files(config))
@@ -122,22 +199,35 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ValueError("invalid config:\n  " + "\n  ".join(problems))
 
 
+#: Keys every entry of a section may set whatever its type (the schema's common keys).
+COMMON_KEYS = {
+    "models": ("type", "batch_size", "top_k", "resources", "init", "seed", "device"),
+    "codecs": ("type", "bitrates_kbps", "sample_rate", "batch_size"),
+    "filters": ("type",),
+    "classifiers": ("type",),
+}
+
+
 def check_entry_keys(section: str, name: str, params: Mapping[str, Any]) -> list[str]:
-    """Keys of ``<section>.<name>`` that its type does not read (they would be ignored silently), and
-    checkpoint keys set beside ``init: random`` (which reads no checkpoint)."""
-    kind, problems = params["type"], []
-    common, per_type = (_MODEL_COMMON_KEYS, _MODEL_KEYS) if section == "models" else (_CODEC_COMMON_KEYS, _CODEC_KEYS)
-    allowed = {*common, *per_type.get(kind, ())}
+    """Keys of ``<section>.<name>`` that its type does not read (they would be ignored silently),
+    required keys it leaves out, and checkpoint keys set beside ``init: random`` (which reads no
+    checkpoint)."""
+    registry, _ = SECTIONS[section]
+    spec, problems = registry[params["type"]], []
+    allowed = {*COMMON_KEYS[section], *spec.keys}
     for key in sorted(set(params) - allowed):
         if section == "models" and key == "sample_rate":
-            problems.append(f"models.{name}.sample_rate: type {kind} takes {model_sample_rate(params)} Hz input "
+            problems.append(f"models.{name}.sample_rate: type {spec.type} takes {model_sample_rate(params)} Hz input "
                             f"only (the workflow resamples clips to it); remove the key")
         else:
-            problems.append(f"{section}.{name}.{key}: type {kind} does not read {key}, so it would be ignored; "
-                            f"remove it (type {kind} reads {sorted(allowed)})")
+            problems.append(f"{section}.{name}.{key}: type {spec.type} does not read {key}, so it would be ignored; "
+                            f"remove it (type {spec.type} reads {sorted(allowed)})")
+    for key in getattr(spec, "required", ()):
+        if params.get(key) is None:
+            problems.append(f"{section}.{name}: a {spec.type} {section[:-1]} needs {key}")
     if params.get("init", "pretrained") == "random":
-        for key in _CHECKPOINT_KEYS:
-            if key in allowed and params.get(key) is not None:
+        for key, config_key in spec.keys.items():
+            if config_key.checkpoint and params.get(key) is not None:
                 problems.append(f"{section}.{name}.{key} is set, but init is random (no checkpoint is read): "
                                 f"remove {key} or init")
     return problems
@@ -147,19 +237,20 @@ def used_entries(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(model names, codec names) the configured stages run: evaluation, sound event detection, the
     mask search, and the models of the filters they apply."""
     search, sed = config.get("mask_search", {}), config.get("sed", {})
-    models = [*config["evaluation"]["models"], *sed.get("models", []), *search.get("models", [])]
+    sed_on = bool(sed.get("models"))
+    models = [*config["evaluation"]["models"], *sed.get("models", [])]
+    models += search.get("models", [])
     filters = config.get("filters", {})
-    for name in [*config["evaluation"].get("filters", []), *(sed.get("filters", []) if sed.get("models") else [])]:
-        params = filters.get(name, {})
-        if params.get("type") == "oracle_roi" or params.get("score") == "saliency":
-            models.append(params.get("model"))
-    codecs = [*config["evaluation"].get("codecs", []), *(sed.get("codecs", []) if sed.get("models") else [])]
+    for name in [*config["evaluation"].get("filters", []), *(sed.get("filters", []) if sed_on else [])]:
+        if name in filters:
+            models.append(filter_model(filters[name]))
+    codecs = [*config["evaluation"].get("codecs", []), *(sed.get("codecs", []) if sed_on else [])]
     if search.get("models"):
-        for condition in search.get("codecs", []):
+        for condition in search.get("codecs") or []:
             try:
                 codecs.append(parse_condition(condition)[0])
             except ValueError:
-                pass  # reported by check_filter_config
+                pass  # reported by check_search_config
     known_models, known_codecs = config["models"], config.get("codecs", {})
     return (list(dict.fromkeys(m for m in models if m in known_models)),
             list(dict.fromkeys(c for c in codecs if c in known_codecs)))
@@ -178,42 +269,39 @@ def _missing(path: str, *, directory: bool = False) -> str | None:
 def check_weight_files(config: Mapping[str, Any]) -> list[str]:
     """Checkpoints and label files the used model and codec entries name (``init: pretrained``) that
     are not there, each with the key and where to get the file. A null key downloads the official
-    file (sha256-checked) in a rule of its own, except for BEATs, which has no pinned download."""
+    file (sha256-checked) in a rule of its own, unless the type has no pinned download (BEATs)."""
     problems = []
     models, codecs = used_entries(config)
     for name in models:
-        params, key = config["models"][name], f"models.{name}"
-        kind, weights, labels = params["type"], params.get("weights"), params.get("labels")
-        if kind == "mfcc" or params.get("init", "pretrained") != "pretrained":
+        params, entry = config["models"][name], f"models.{name}"
+        if params.get("init", "pretrained") != "pretrained":
             continue
-        if kind == "efficientat_mn04" and weights is not None and (why := _missing(weights)):
-            problems.append(f"{key}.weights: {why}; set it to a local {MN04_FILENAME} or to null to download "
-                            f"the official release ({MN04_URL})")
-        if kind == "beats" and (weights is None or (why := _missing(weights))):
-            from acom.models.beats import _where_to_get
-
-            what = "is null and BEATs has no checksum-pinned download" if weights is None else why
-            problems.append(f"{key}.weights: {what}; {_where_to_get(key)}")
-        if kind == "ast" and weights is not None:
-            from acom.models.ast import _where_to_get, is_local_source
-
-            if is_local_source(weights) and (why := _missing(weights, directory=True)):
-                problems.append(f"{key}.weights: {why} (a local save_pretrained directory); {_where_to_get(key, weights)}")
-        if kind in ("efficientat_mn04", "beats") and labels is not None and (why := _missing(labels)):
-            problems.append(f"{key}.labels: {why}; set it to a local AudioSet class_labels_indices.csv or to null "
-                            "to download the official file")
+        spec = MODELS[params["type"]]
+        for key, file in spec.files.items():
+            value, help_text = params.get(key), file.help.format(entry=entry)
+            if value is None:
+                if file.required and file.download is None:
+                    problems.append(f"{entry}.{key}: is null and {spec.title} has no checksum-pinned download; "
+                                    f"{help_text}")
+            elif file.kind == "hub_or_dir":
+                if is_local_source(value) and (why := _missing(value, directory=True)):
+                    problems.append(f"{entry}.{key}: {why} (a local save_pretrained directory); {help_text}")
+            elif why := _missing(value):
+                problems.append(f"{entry}.{key}: {why}; {help_text}")
     for name in codecs:
-        params, key = config["codecs"][name], f"codecs.{name}.weights"
-        kind, weights = params["type"], params.get("weights")
-        if kind in ENCODEC_MODELS and params.get("init", "pretrained") == "pretrained" and weights is not None \
-                and (why := _missing(weights)):
-            problems.append(f"{key}: {why}; set it to a local {ENCODEC_MODELS[kind].checkpoint} (from "
-                            f"{ENCODEC_MODELS[kind].url}) or to null to download it")
+        params = config["codecs"][name]
+        if params.get("init", "pretrained") != "pretrained":
+            continue
+        for key, download in CODECS[params["type"]].files.items():
+            value = params.get(key)
+            if value is not None and (why := _missing(value)):
+                problems.append(f"codecs.{name}.{key}: {why}; set it to a local {download.filename} (from "
+                                f"{download.url}) or to null to download it")
     return problems
 
 
 def check_filter_config(config: Mapping[str, Any]) -> list[str]:
-    """Problems with the ``filters`` entries and the ``mask_search`` section."""
+    """Problems with the ``filters`` entries and the filters ``evaluation`` names."""
     problems = []
     filters, models = config.get("filters", {}), config["models"]
     for name in config["evaluation"].get("filters", []):
@@ -221,17 +309,19 @@ def check_filter_config(config: Mapping[str, Any]) -> list[str]:
             problems.append(f"evaluation.filters lists {name!r}, which has no entry under filters: known {sorted(filters)}")
     for name, params in filters.items():
         kind = params["type"]
-        for key in _NAIVE_KEYS.get(kind, ()):
-            if key not in params:
-                problems.append(f"filters.{name}: a {kind} filter needs {key}")
-        if kind == "bandpass" and {"low_hz", "high_hz"} <= set(params) and params["low_hz"] >= params["high_hz"]:
+        if kind == "bandpass" and params.get("low_hz") and params.get("high_hz") and \
+                params["low_hz"] >= params["high_hz"]:
             problems.append(f"filters.{name}: low_hz ({params['low_hz']}) must be below high_hz ({params['high_hz']})")
-        if kind in ("frame_roi", "freq_roi") and "percentage" not in params:
-            problems.append(f"filters.{name}: a {kind} filter needs percentage")
-        needs_model = kind == "oracle_roi" or params.get("score") == "saliency"
-        if needs_model and params.get("model") not in models:
-            problems.append(f"filters.{name}: {kind} with {'its masks' if kind == 'oracle_roi' else 'score saliency'} "
+        runs_model = uses_masks(params) or params.get("score") == "saliency"
+        if runs_model and params.get("model") not in models:
+            problems.append(f"filters.{name}: {kind} with {'its masks' if uses_masks(params) else 'score saliency'} "
                             f"needs model: one of {sorted(models)} (got {params.get('model')!r})")
+    return problems
+
+
+def check_search_config(config: Mapping[str, Any]) -> list[str]:
+    """Problems with the ``mask_search`` section (checked only while the search runs)."""
+    problems, models = [], config["models"]
     search = config.get("mask_search", {})
     for name in search.get("models", []):
         if name not in models:
@@ -242,10 +332,10 @@ def check_filter_config(config: Mapping[str, Any]) -> list[str]:
     for fold in search.get("folds") or []:
         if fold not in config["datasets"]["esc50"]["folds"]:
             problems.append(f"mask_search.folds: fold {fold} is not among datasets.esc50.folds")
-    for condition in search.get("codecs", []):
+    for condition in search.get("codecs") or []:
         if not _is_coded_condition(config, condition):
             problems.append(f"mask_search.codecs: {condition!r} is not a configured codec bitrate "
-                            f"(codecs.<name>.bitrates_kbps)")
+                            f"(codecs.<name>.bitrates_kbps); null takes the lowest bitrate of the first evaluated codec")
     return problems
 
 
@@ -261,25 +351,28 @@ def _is_coded_condition(config: Mapping[str, Any], condition: str) -> bool:
 def check_report_config(config: Mapping[str, Any]) -> list[str]:
     """Problems with the conditions the ``report`` section names."""
     problems, report = [], config.get("report", {})
-    for i, entry in enumerate(report.get("confusion", [])):
+    for i, entry in enumerate(report.get("confusion") or []):
         key = f"report.confusion[{i}]"
         if entry["model"] not in config["models"]:
             problems.append(f"{key}.model: {entry['model']!r} has no entry under models")
         if entry["classifier"] not in config["classifiers"]:
             problems.append(f"{key}.classifier: {entry['classifier']!r} has no entry under classifiers")
-        if entry["filter"] != "none" and entry["filter"] not in config.get("filters", {}):
+        if entry["filter"] != UNCODED and entry["filter"] not in config.get("filters", {}):
             problems.append(f"{key}.filter: {entry['filter']!r} is neither none nor a filters entry")
-        if entry["codec"] != "none" and not _is_coded_condition(config, entry["codec"]):
-            problems.append(f"{key}.codec: {entry['codec']!r} is neither none nor a configured codec bitrate")
+        if entry["codec"] != UNCODED and not _is_coded_condition(config, entry["codec"]):
+            problems.append(f"{key}.codec: {entry['codec']!r} is neither none nor a configured codec bitrate "
+                            "(report.confusion: null derives one matrix per evaluated model)")
     listen = report.get("listen", {})
-    if listen.get("classifier", "logreg") not in config["classifiers"]:
+    if listen.get("classifier") is not None and listen["classifier"] not in config["classifiers"]:
         problems.append(f"report.listen.classifier: {listen.get('classifier')!r} has no entry under classifiers")
     return problems
 
 
 def check_sed_config(config: Mapping[str, Any]) -> list[str]:
-    """Problems with the ``sed`` section and the ``datasets.desed`` entry it reads."""
-    from acom.desed import desed_classes, synthetic_class_map
+    """Problems with the ``sed`` section and the ``datasets.desed`` entry it reads (only while the SED
+    branch runs: ``sed.models`` is not empty)."""
+    from acom.data.desed import desed_classes
+    from acom.data.soundscapes import synthetic_class_map
 
     sed = config.get("sed", {})
     if not sed.get("models"):
@@ -290,7 +383,7 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
         for name in sed.get(section, []):
             if name not in known:
                 problems.append(f"sed.{section} lists {name!r}, which has no entry under {section}: known {sorted(known)}")
-            elif section == "filters" and known[name]["type"] == "oracle_roi":
+            elif section == "filters" and uses_masks(known[name]):
                 problems.append(f"sed.filters: {name!r} is an oracle_roi filter, whose masks are searched on ESC-50 "
                                 "clips, not on soundscapes")
     desed = config["datasets"].get("desed") or {}
@@ -328,3 +421,4 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
             for label in sorted(set(value) - set(classes)):
                 problems.append(f"sed.{key}: {label!r} is not an event class: known {classes}")
     return problems
+

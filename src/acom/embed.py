@@ -6,7 +6,7 @@ condition, model) and every classifier and protocol reads them from disk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,9 @@ from acom.batching import equal_length_batches
 from acom.io import read_audio
 from acom.models.base import AudioModel
 from acom.resample import ClipResampler
+
+#: Embeds (K, samples) clips given at one sample rate: (K, D) embeddings (see :func:`waveform_embedder`).
+Embedder = Callable[[np.ndarray], np.ndarray]
 
 EMBEDDING_COLUMNS = ["clip_id", "fold", "target", "category", "embedding", "probabilities", "top_labels", "top_probs"]
 
@@ -95,7 +98,7 @@ def embed_waveforms(model: AudioModel, waves: np.ndarray, sample_rate: int, *, b
     return np.concatenate(out).astype(np.float32)
 
 
-def waveform_embedder(model: AudioModel, sample_rate: int, *, batch_size: int):
+def waveform_embedder(model: AudioModel, sample_rate: int, *, batch_size: int) -> Embedder:
     """``embed(waves) -> (K, D)`` for (K, samples) clips at ``sample_rate``: :func:`embed_waveforms`
     with one resampler kept across calls (the saliency and mask-search jobs call it once per clip)."""
     resampler = ClipResampler(model.sample_rate)

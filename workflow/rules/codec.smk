@@ -1,15 +1,18 @@
 # Codec: one job per (filter, coded condition, fold): bitstreams, decodes and what they cost.
 
 
-rule encode_encodec_fold:
+include: "codec_functions.smk"
+
+
+rule encode_full_bitrate:
     input:
         unpack(encode_inputs),
     output:
-        codes=directory("results/{dataset}/codes/{filter}/{encoder}/fold{fold}"),
+        codes=directory(full_codes_path("{dataset}", "{filter}", "{encoder}", "{fold}")),
     log:
-        "results/logs/encode_encodec_fold/{dataset}/{filter}/{encoder}/fold{fold}.log",
+        "results/logs/encode_full_bitrate/{dataset}/{filter}/{encoder}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/encode_encodec_fold/{dataset}/{filter}/{encoder}/fold{fold}.tsv"
+        "results/benchmarks/encode_full_bitrate/{dataset}/{filter}/{encoder}/fold{fold}.tsv"
     params:
         codec=lambda wildcards: config["codecs"][wildcards.encoder],
         cache_dir="resources/codecs",
@@ -21,15 +24,15 @@ rule encode_encodec_fold:
     conda:
         ENV
     script:
-        "../scripts/encode_encodec_fold.py"
+        "../scripts/encode_full_bitrate.py"
 
 
 rule code_fold:
     input:
         unpack(code_inputs),
     output:
-        manifest="results/{dataset}/coded/{filter}/{codec}/fold{fold}.parquet",
-        audio=audio_output("results/{dataset}/coded/{filter}/{codec}/fold{fold}"),
+        manifest=audio_paths("{dataset}", "{filter}", "{codec}", None, "{fold}")[0],
+        audio=audio_output(audio_paths("{dataset}", "{filter}", "{codec}", None, "{fold}")[1]),
     log:
         "results/logs/code_fold/{dataset}/{filter}/{codec}/fold{fold}.log",
     benchmark:

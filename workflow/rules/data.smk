@@ -1,4 +1,8 @@
-# Data: obtain an ESC-50 copy (generate, download or use the user's) and ingest it into a manifest.
+# Data: obtain an ESC-50 copy (generate, download or use the user's) and ingest it into a manifest;
+# DESED-format data (a user's copy, or soundscapes synthesised from ESC-50) likewise.
+
+
+include: "data_functions.smk"
 
 
 rule make_synthetic_esc50:
@@ -40,7 +44,7 @@ rule download_esc50:
 
 rule extract_esc50:
     input:
-        archive="resources/esc50/ESC-50-master.zip",
+        archive=rules.download_esc50.output.archive,
     output:
         root=directory("resources/esc50/ESC-50"),
     params:
@@ -61,7 +65,7 @@ rule ingest_esc50:
     input:
         unpack(esc50_inputs),
     output:
-        manifest="results/esc50/manifest.parquet",
+        manifest=manifest_path("esc50"),
         skipped=report(
             "results/esc50_skipped.csv",
             caption="../report/skipped.rst",
@@ -110,7 +114,7 @@ rule synthesize_desed:
     input:
         unpack(esc50_inputs),
     output:
-        root=directory("resources/desed_synthetic"),
+        root=directory(DESED_SYNTHETIC),
     params:
         esc50_root=esc50_root(),
         folds=FOLDS,
@@ -135,8 +139,8 @@ rule ingest_desed:
     input:
         unpack(desed_inputs),
     output:
-        manifest="results/desed/manifest.parquet",
-        labels="results/desed/labels.parquet",
+        manifest=manifest_path("desed"),
+        labels=DESED_LABELS,
     params:
         folds=desed_fold_paths(),
         classes=SED_CLASSES,

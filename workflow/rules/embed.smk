@@ -1,11 +1,14 @@
 # Embed: one job per (model, condition, fold); the model is loaded once per job and fed in batches.
 
 
+include: "embed_functions.smk"
+
+
 rule embed_fold:
     input:
         unpack(embed_inputs),
     output:
-        embeddings="results/esc50/embeddings/{model}/{filter}/{codec}/fold{fold}.parquet",
+        embeddings=embeddings_path("{model}", "{filter}", "{codec}", "{fold}"),
     log:
         "results/logs/embed_fold/{model}/{filter}/{codec}/fold{fold}.log",
     benchmark:
@@ -31,7 +34,7 @@ rule embed_frames:
     input:
         unpack(frame_embed_inputs),
     output:
-        frames="results/desed/frame_embeddings/{model}/{filter}/{codec}/fold{fold}.parquet",
+        frames=frame_embeddings_path("{model}", "{filter}", "{codec}", "{fold}"),
     log:
         "results/logs/embed_frames/{model}/{filter}/{codec}/fold{fold}.log",
     benchmark:

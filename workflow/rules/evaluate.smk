@@ -1,12 +1,15 @@
 # Evaluate: per-fold classification (train on the other folds), then the per-fold table and summary.
 
 
+include: "evaluate_functions.smk"
+
+
 rule classify:
     input:
         unpack(classify_inputs),
     output:
-        predictions="results/esc50/predictions/{model}/{classifier}/{train_condition}/{filter}/{codec}.parquet",
-        metrics="results/esc50/metrics/{model}/{classifier}/{train_condition}/{filter}/{codec}.parquet",
+        predictions=predictions_path("{model}", "{classifier}", "{train_condition}", "{filter}", "{codec}"),
+        metrics=metrics_path("{model}", "{classifier}", "{train_condition}", "{filter}", "{codec}"),
     log:
         "results/logs/classify/{model}/{classifier}/{train_condition}/{filter}/{codec}.log",
     benchmark:
@@ -15,9 +18,7 @@ rule classify:
         folds=FOLDS,
         classifier=lambda wildcards: config["classifiers"][wildcards.classifier],
         seed=config["evaluation"]["seed"],
-        nominal_kbps=lambda wildcards: condition_nominal_kbps(
-            wildcards.filter, wildcards.codec, model_rate(wildcards.model)
-        ),
+        nominal_kbps=lambda wildcards: condition_nominal_kbps(wildcards.codec, wildcards.model),
     threads: threads_for("classify", 2)
     resources:
         mem_mb=4000,

@@ -2,12 +2,15 @@
 # embedding, at the rate of the stage that consumes it, as playable FLAC plus a manifest.
 
 
+include: "filter_functions.smk"
+
+
 rule filter_fold:
     input:
         unpack(filter_inputs),
     output:
-        manifest="results/{dataset}/filtered/{filter}/sr{rate}/fold{fold}.parquet",
-        audio=audio_output("results/{dataset}/filtered/{filter}/sr{rate}/fold{fold}"),
+        manifest=audio_paths("{dataset}", "{filter}", UNCODED, "{rate}", "{fold}")[0],
+        audio=audio_output(audio_paths("{dataset}", "{filter}", UNCODED, "{rate}", "{fold}")[1]),
     log:
         "results/logs/filter_fold/{dataset}/{filter}/sr{rate}/fold{fold}.log",
     benchmark:
@@ -15,9 +18,9 @@ rule filter_fold:
     params:
         # The filter's whole config entry: changing it reruns this filter's jobs and no others.
         filter=lambda wildcards: filter_params(wildcards.filter),
-        model_name=lambda wildcards: filter_model(wildcards.filter),
-        model=lambda wildcards: filter_model(wildcards.filter) and model_params(filter_model(wildcards.filter)),
-        search=lambda wildcards: SEARCH_SETTINGS if filter_params(wildcards.filter)["type"] == "oracle_roi" else None,
+        model_name=lambda wildcards: filter_model(filter_params(wildcards.filter)),
+        model=lambda wildcards: (name := filter_model(filter_params(wildcards.filter))) and model_params(name),
+        search=lambda wildcards: SEARCH_SETTINGS if uses_masks(filter_params(wildcards.filter)) else None,
         cache_dir="resources/models",
     threads: threads_for("filter")
     resources:

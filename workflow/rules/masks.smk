@@ -1,11 +1,14 @@
 # Masks: the best-mask search per (model, fold), what coding the searched masks costs, and the ROI summary.
 
 
+include: "masks_functions.smk"
+
+
 rule search_masks:
     input:
         unpack(search_inputs),
     output:
-        masks="results/esc50/masks/{model}/fold{fold}.parquet",
+        masks=masks_path("{model}", "{fold}"),
     log:
         "results/logs/search_masks/{model}/fold{fold}.log",
     benchmark:
@@ -13,7 +16,7 @@ rule search_masks:
     params:
         model=lambda wildcards: model_params(wildcards.model),
         search=SEARCH_SETTINGS,
-        classifier=config["classifiers"][SEARCH.get("classifier", "logreg")],
+        classifier=lambda wildcards: config["classifiers"][SEARCH.get("classifier", "logreg")],
         seed=config["evaluation"]["seed"],
         cache_dir="resources/models",
     threads: threads_for("search", 2)
@@ -29,9 +32,9 @@ rule search_masks:
 
 rule code_masks:
     input:
-        unpack(roi_rate_inputs),
+        unpack(masked_rate_inputs),
     output:
-        rates="results/esc50/masks/{model}/kbps/{codec}/fold{fold}.parquet",
+        rates=masked_rates_path("{model}", "{codec}", "{fold}"),
     log:
         "results/logs/code_masks/{model}/{codec}/fold{fold}.log",
     benchmark:

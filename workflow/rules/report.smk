@@ -2,9 +2,12 @@
 # derived from the tables of the evaluation stage.
 
 
+include: "report_functions.smk"
+
+
 rule compare_conditions:
     input:
-        summary="results/esc50_summary.csv",
+        summary=rules.summarize_esc50.output.summary,
     output:
         accuracy_drop=report(
             "results/esc50_accuracy_drop.csv",
@@ -20,7 +23,7 @@ rule compare_conditions:
         "results/logs/compare_conditions.log",
     params:
         filters=FILTERS,
-        codec_families=config["evaluation"].get("codecs", []),
+        codec_families=config["evaluation"]["codecs"],
     threads: 1
     resources:
         mem_mb=1000,
@@ -53,16 +56,16 @@ rule plot_results:
 
 rule plot_confusion:
     input:
-        predictions="results/esc50/predictions/{model}/{classifier}/{train_condition}/{filter}/{codec}.parquet",
-        manifest="results/esc50/manifest.parquet",
+        predictions=predictions_path("{model}", "{classifier}", "{train_condition}", "{filter}", "{codec}"),
+        manifest=manifest_path("esc50"),
     output:
         png=report(
-            "results/plots/confusion/{model}/{classifier}/{train_condition}/{filter}/{codec}.png",
+            confusion_plot("{model}", "{classifier}", "{train_condition}", "{filter}", "{codec}", "png"),
             caption="../report/confusion.rst",
             category="Plots",
             subcategory="confusion",
         ),
-        svg="results/plots/confusion/{model}/{classifier}/{train_condition}/{filter}/{codec}.svg",
+        svg=confusion_plot("{model}", "{classifier}", "{train_condition}", "{filter}", "{codec}", "svg"),
     log:
         "results/logs/plot_confusion/{model}/{classifier}/{train_condition}/{filter}/{codec}.log",
     params:

@@ -3,10 +3,10 @@
 
 rule resample_fold:
     input:
-        manifest="results/{dataset}/manifest.parquet",
+        manifest=manifest_path("{dataset}"),
     output:
-        manifest="results/{dataset}/resampled/sr{rate}/fold{fold}.parquet",
-        audio=audio_output("results/{dataset}/resampled/sr{rate}/fold{fold}"),
+        manifest=audio_paths("{dataset}", UNCODED, UNCODED, "{rate}", "{fold}")[0],
+        audio=audio_output(audio_paths("{dataset}", UNCODED, UNCODED, "{rate}", "{fold}")[1]),
     log:
         "results/logs/resample_fold/{dataset}/sr{rate}/fold{fold}.log",
     benchmark:

@@ -2,12 +2,15 @@
 # folds, event lists and sed_eval metrics; then the per-fold table and summary.
 
 
+include: "sed_functions.smk"
+
+
 rule detect_events:
     input:
         unpack(detect_inputs),
     output:
         events="results/desed/events/{model}/{train_condition}/{filter}/{codec}.tsv",
-        metrics="results/desed/metrics/{model}/{train_condition}/{filter}/{codec}.parquet",
+        metrics=sed_metrics_path("{model}", "{train_condition}", "{filter}", "{codec}"),
     log:
         "results/logs/detect_events/{model}/{train_condition}/{filter}/{codec}.log",
     benchmark:
@@ -22,9 +25,7 @@ rule detect_events:
         min_hop_s=SED["min_hop_s"],
         scoring={key: SED[key] for key in ("segment_seconds", "t_collar", "percentage_of_length")},
         seed=SED["seed"],
-        nominal_kbps=lambda wildcards: condition_nominal_kbps(
-            wildcards.filter, wildcards.codec, model_rate(wildcards.model)
-        ),
+        nominal_kbps=lambda wildcards: condition_nominal_kbps(wildcards.codec, wildcards.model),
     threads: threads_for("detect", 2)
     resources:
         mem_mb=4000,

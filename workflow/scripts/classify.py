@@ -1,8 +1,8 @@
-"""Snakemake adapter: per-fold classification of one condition (acom.evaluate)."""
+"""Snakemake adapter: per-fold classification of one condition (acom.classification.protocol)."""
 
 import pandas as pd
 
-from acom.evaluate import evaluate_folds
+from acom.classification.protocol import evaluate_folds
 from acom.io import write_parquet
 from acom.logs import log_to_file
 

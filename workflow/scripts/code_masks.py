@@ -7,7 +7,7 @@ from acom.coding import code_masked_versions
 from acom.download import with_downloaded_files
 from acom.io import write_parquet
 from acom.logs import log_to_file
-from acom.roi import attenuation_gain, search_grids
+from acom.roi.grids import attenuation_gain, search_grids
 from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:

@@ -1,12 +1,11 @@
 """Snakemake adapter: accuracy drop against the clean reference and delta rates between curves
-(acom.deltarate), computed from the summary."""
+(acom.report.deltarate), computed from the summary."""
 
 import pandas as pd
 
-from acom.deltarate import accuracy_drop, delta_rate_table
 from acom.io import write_csv
 from acom.logs import log_to_file
-from acom.report import comparison_pairs
+from acom.report.deltarate import accuracy_drop, comparison_pairs, delta_rate_table
 
 with log_to_file(snakemake.log[0]) as log:
     summary = pd.read_csv(snakemake.input.summary)

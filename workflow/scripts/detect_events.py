@@ -1,13 +1,13 @@
-"""Snakemake adapter: per-fold SED of one condition: heads, event lists, sed_eval metrics (acom.detection)."""
+"""Snakemake adapter: per-fold SED of one condition: heads, event lists, sed_eval metrics (acom.sed.protocol)."""
 
 import pandas as pd
 
-from acom.desed import write_strong_labels
-from acom.detection import cross_validate_sed, soundscape_files
+from acom.events import write_strong_labels
 from acom.io import read_parquet_metadata, write_parquet
 from acom.logs import log_to_file
 from acom.runtime import configure_torch
-from acom.sed import HeadConfig
+from acom.sed.heads import HeadConfig
+from acom.sed.protocol import cross_validate_sed, soundscape_files
 
 with log_to_file(snakemake.log[0]) as log:
     configure_torch(snakemake.threads)

@@ -2,7 +2,7 @@
 
 import os
 
-from acom.codecs.encodec_codec import fetch_checkpoint
+from acom.codecs.encodec import fetch_checkpoint
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:

@@ -1,6 +1,6 @@
-"""Snakemake adapter: unpack the official ESC-50 archive (acom.esc50)."""
+"""Snakemake adapter: unpack the official ESC-50 archive (acom.data.esc50)."""
 
-from acom.esc50 import extract_archive
+from acom.data.esc50 import extract_archive
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:

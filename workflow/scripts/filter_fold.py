@@ -3,7 +3,8 @@
 import pandas as pd
 
 from acom.embed import load_model, waveform_embedder
-from acom.filters import build_filter, filter_fold
+from acom.filters import build_filter
+from acom.filters.stage import filter_fold
 from acom.io import write_parquet
 from acom.logs import log_to_file
 from acom.runtime import configure_torch

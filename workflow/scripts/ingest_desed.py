@@ -1,6 +1,6 @@
-"""Snakemake adapter: check DESED-format data and write the soundscape manifest and labels (acom.desed)."""
+"""Snakemake adapter: check DESED-format data and write the soundscape manifest and labels (acom.data.desed)."""
 
-from acom.desed import build_desed_manifest
+from acom.data.desed import build_desed_manifest
 from acom.io import write_parquet
 from acom.logs import log_to_file
 

@@ -1,8 +1,8 @@
-"""Snakemake adapter: check an ESC-50 copy, write its manifest and the list of skipped clips (acom.esc50)."""
+"""Snakemake adapter: check an ESC-50 copy, write its manifest and the list of skipped clips (acom.data.esc50)."""
 
 import os
 
-from acom.esc50 import build_manifest, check_folds_have_clips, read_metadata, select_clips
+from acom.data.esc50 import build_manifest, check_folds_have_clips, read_metadata, select_clips
 from acom.io import write_csv, write_parquet
 from acom.logs import log_to_file
 

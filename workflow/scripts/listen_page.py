@@ -1,10 +1,10 @@
-"""Snakemake adapter: the static listening page for a handful of clips (acom.listen, acom.report)."""
+"""Snakemake adapter: the static listening page for a handful of clips (acom.report.listen)."""
 
 import pandas as pd
 
-from acom.listen import build_listening_page
+from acom.classification.protocol import class_names
 from acom.logs import log_to_file
-from acom.report import class_names, listening_clips, listening_rows
+from acom.report.listen import build_listening_page, listening_clips, listening_rows
 
 with log_to_file(snakemake.log[0]) as log:
     manifest = pd.read_parquet(snakemake.input.manifest)

@@ -1,10 +1,10 @@
 """Snakemake adapter: rate-accuracy curves per model, classifier and protocol, and the
-rate-distortion plot (acom.plots). Figures are saved as <stem>.png and <stem>.svg."""
+rate-distortion plot (acom.report.plots). Figures are saved as <stem>.png and <stem>.svg."""
 
 import pandas as pd
 
 from acom.logs import log_to_file
-from acom.plots import plot_rate_accuracy, plot_rate_distortion
+from acom.report.plots import plot_rate_accuracy, plot_rate_distortion
 
 
 def stem(png: str) -> str:

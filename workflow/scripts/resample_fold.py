@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from acom.evaluate import pcm_kbps
+from acom.conditions import pcm_kbps
 from acom.io import write_parquet
 from acom.logs import log_to_file
 from acom.resample import resample_fold

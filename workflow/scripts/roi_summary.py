@@ -1,10 +1,10 @@
-"""Snakemake adapter: the ROI summary from the mask tables and the coded masks (acom.masks)."""
+"""Snakemake adapter: the ROI summary from the mask tables and the coded masks (acom.roi.summary)."""
 
 import pandas as pd
 
 from acom.io import write_csv
 from acom.logs import log_to_file
-from acom.masks import roi_summary
+from acom.roi.summary import roi_summary
 
 with log_to_file(snakemake.log[0]) as log:
     masks = pd.concat([pd.read_parquet(path) for path in snakemake.input.masks], ignore_index=True)

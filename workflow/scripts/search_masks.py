@@ -1,14 +1,14 @@
-"""Snakemake adapter: best-mask search for one model and one fold (acom.masks)."""
+"""Snakemake adapter: best-mask search for one model and one fold (acom.roi.search)."""
 
 import time
 
 import pandas as pd
 
+from acom.classification.protocol import fit_fold_classifier
 from acom.embed import load_model, waveform_embedder
-from acom.evaluate import fit_fold_classifier
 from acom.io import write_parquet
 from acom.logs import log_to_file
-from acom.masks import search_masks, search_space
+from acom.roi.search import search_masks, search_space
 from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:

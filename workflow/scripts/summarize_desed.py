@@ -1,10 +1,10 @@
-"""Snakemake adapter: the SED per-fold table and the summary computed from it (acom.detection)."""
+"""Snakemake adapter: the SED per-fold table and the summary computed from it (acom.sed.protocol)."""
 
 import pandas as pd
 
-from acom.detection import SED_METRICS, summarize_sed
 from acom.io import write_csv
 from acom.logs import log_to_file
+from acom.sed.protocol import SED_METRICS, summarize_sed
 
 KEYS = ["model", "train_condition", "filter", "codec", "nominal_kbps", "fold"]
 

@@ -1,8 +1,8 @@
-"""Snakemake adapter: the per-fold table and the summary computed from it (acom.evaluate)."""
+"""Snakemake adapter: the per-fold table and the summary computed from it (acom.classification.protocol)."""
 
 import pandas as pd
 
-from acom.evaluate import PER_FOLD_COLUMNS, summarize
+from acom.classification.protocol import PER_FOLD_COLUMNS, summarize
 from acom.io import write_csv
 from acom.logs import log_to_file
 

@@ -1,6 +1,6 @@
-"""Snakemake adapter: DESED-format soundscapes from the ESC-50 copy (acom.desed, acom.soundscapes)."""
+"""Snakemake adapter: DESED-format soundscapes from the ESC-50 copy (acom.data.soundscapes)."""
 
-from acom.desed import synthesize_from_esc50
+from acom.data.soundscapes import synthesize_from_esc50
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:

@@ -1,163 +1,143 @@
-"""Codec registry: condition names, coding rates, and builders (heavy imports stay inside builders,
-so the Snakefile can import this module cheaply to plan the DAG).
+"""The codec registry: every codec type the config can name, with its coding rates, its bitrates,
+the keys it reads and where its checkpoints come from.
 
-A coded condition is named ``<codec>_<kbps>``, e.g. ``opus_12`` or ``encodec24_1.5``: ``<codec>`` is a
-``codecs.<name>`` config entry, ``<kbps>`` its nominal bitrate. ``none`` is the uncoded reference.
+Adding a codec: a module ``acom/codecs/<name>.py`` with a ``build(params, kbps, *, cache_dir,
+full_codes_dir)`` function returning a :class:`~acom.codecs.base.Codec`, and one
+:class:`~acom.codecs.base.CodecSpec` below. The config schema's codec types and keys, the config
+checks (rates, bitrates, unknown keys, weights) and the codec stage all follow from the spec. The
+registry is plain data: the workflow plans without importing a codec library or torch.
+
+Coded conditions are named ``<codec>_<kbps>`` (:mod:`acom.conditions`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acom.codecs.base import CodedClip
+from acom.codecs.base import Codec, CodecSpec, CodedClip
+from acom.registry import ConfigKey, Download, Registry, resolve, with_defaults
 
-__all__ = [
-    "CODEC_TYPES",
-    "ENCODEC_BANDWIDTHS",
-    "CodedClip",
-    "build_codec",
-    "check_codec_config",
-    "codec_downloads",
-    "codec_sample_rate",
-    "condition_name",
-    "format_kbps",
-    "load_codec_model",
-    "parse_condition",
-]
+__all__ = ["CODECS", "Codec", "CodecSpec", "CodedClip", "build_codec", "check_codec_config", "codec_downloads",
+           "codec_sample_rate"]
 
-@dataclass(frozen=True)
-class EncodecSpec:
-    """One published EnCodec model.
-
-    package_name: the model's name inside the ``encodec`` package, written into ``.ecdc`` headers.
-    sha256_prefix: the package pins only the first 8 hex digits of each checkpoint's sha256, in its
-        file name (``encodec_24khz-d7cc33bc.th``; ``torch.hub``'s ``check_hash`` convention, also
-        what ``EncodecModel._get_pretrained`` checks). No full sha256 is published, so that prefix
-        is what is verified.
-    """
-
-    package_name: str
-    sample_rate: int
-    channels: int
-    bandwidths_kbps: tuple[float, ...]
-    checkpoint: str
-    url: str
-    sha256_prefix: str
-
-
-# Names, URLs and checksum prefixes as in encodec 0.1.1 (model.py: ROOT_URL, encodec_model_24khz,
-# encodec_model_48khz); tests check them against the installed package.
-ENCODEC_MODELS: dict[str, EncodecSpec] = {
-    "encodec24": EncodecSpec(
-        package_name="encodec_24khz",
-        sample_rate=24000,
-        channels=1,
-        bandwidths_kbps=(1.5, 3.0, 6.0, 12.0, 24.0),
-        checkpoint="encodec_24khz-d7cc33bc.th",
-        url="https://dl.fbaipublicfiles.com/encodec/v0/encodec_24khz-d7cc33bc.th",
-        sha256_prefix="d7cc33bc",
-    ),
-    "encodec48": EncodecSpec(
-        package_name="encodec_48khz",
-        sample_rate=48000,
-        channels=2,
-        bandwidths_kbps=(3.0, 6.0, 12.0, 24.0),
-        checkpoint="encodec_48khz-7e698e3e.th",
-        url="https://dl.fbaipublicfiles.com/encodec/v0/encodec_48khz-7e698e3e.th",
-        sha256_prefix="7e698e3e",
-    ),
+_ENCODEC_KEYS = {
+    "weights": ConfigKey({"type": ["string", "null"]}, None, "local EnCodec checkpoint; null downloads the official "
+                         "one (checksum-verified)", checkpoint=True),
+    "init": ConfigKey({"type": "string", "enum": ["pretrained", "random"]}, "pretrained",
+                      "random is a test option: seeded random weights, never used unless asked for"),
+    "seed": ConfigKey({"type": "integer"}, 0),
+    "device": ConfigKey({"type": "string", "pattern": "^(auto|cpu|cuda(:[0-9]+)?)$"}, "auto"),
 }
+# EnCodec's checkpoints as encodec 0.1.1 names them (model.py: ROOT_URL): the package pins only the
+# first 8 hex digits of each sha256, in the file name (torch.hub's check_hash convention).
+_ENCODEC_ROOT = "https://dl.fbaipublicfiles.com/encodec/v0/"
 
-CODEC_TYPES = ("opus", *ENCODEC_MODELS)
-#: Bandwidths (kbps) each EnCodec model was trained for.
-ENCODEC_BANDWIDTHS = {name: spec.bandwidths_kbps for name, spec in ENCODEC_MODELS.items()}
-#: Opus's coding rates and its documented bitrate range (RFC 6716 section 2.1.1).
-OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
-OPUS_KBPS_RANGE = (6.0, 510.0)
+CODECS: Registry[CodecSpec] = Registry("codec", (
+    CodecSpec(
+        type="opus",
+        build="acom.codecs.opus:build",
+        title="Opus",
+        # Opus's coding rates and documented bitrate range (RFC 6716 section 2.1.1); libopus silently
+        # clamps outside it, which would make a condition's nominal bitrate a lie.
+        sample_rates=(8000, 12000, 16000, 24000, 48000),
+        default_rate=16000,
+        kbps_range=(6.0, 510.0),
+        keys={
+            "mode": ConfigKey({"type": "string", "enum": ["vbr", "cvbr", "cbr"]}, "vbr",
+                              "rate control: VBR, constrained VBR or CBR"),
+            "complexity": ConfigKey({"type": "integer", "minimum": 0, "maximum": 10}, 10),
+            "frame_ms": ConfigKey({"type": "number", "enum": [2.5, 5, 10, 20, 40, 60]}, 20),
+            "application": ConfigKey({"type": "string", "enum": ["audio", "voip", "restricted_lowdelay"]}, "audio"),
+        },
+    ),
+    CodecSpec(
+        type="encodec24",
+        build="acom.codecs.encodec:build",
+        title="EnCodec 24 kHz",
+        sample_rates=(24000,),
+        default_rate=24000,
+        kbps_modes=(1.5, 3.0, 6.0, 12.0, 24.0),
+        keys=_ENCODEC_KEYS,
+        files={"weights": Download(_ENCODEC_ROOT + "encodec_24khz-d7cc33bc.th", "encodec_24khz-d7cc33bc.th",
+                                   sha256_prefix="d7cc33bc")},
+        encode_full="acom.codecs.encodec:encode_fold_full_bandwidth",
+    ),
+    CodecSpec(
+        type="encodec48",
+        build="acom.codecs.encodec:build",
+        title="EnCodec 48 kHz",
+        sample_rates=(48000,),
+        default_rate=48000,
+        kbps_modes=(3.0, 6.0, 12.0, 24.0),
+        keys=_ENCODEC_KEYS,
+        files={"weights": Download(_ENCODEC_ROOT + "encodec_48khz-7e698e3e.th", "encodec_48khz-7e698e3e.th",
+                                   sha256_prefix="7e698e3e")},
+        encode_full="acom.codecs.encodec:encode_fold_full_bandwidth",
+    ),
+))
 
 
-def format_kbps(kbps: float) -> str:
-    """``6.0 -> "6"``, ``1.5 -> "1.5"``: the bitrate as written in condition names."""
-    return f"{float(kbps):g}"
-
-
-def condition_name(codec: str, kbps: float) -> str:
-    return f"{codec}_{format_kbps(kbps)}"
-
-
-def parse_condition(condition: str) -> tuple[str, float]:
-    """``"encodec24_1.5" -> ("encodec24", 1.5)``; the codec name itself may contain underscores."""
-    codec, _, kbps = condition.rpartition("_")
-    if not codec:
-        raise ValueError(f"{condition!r} is not a coded condition name (<codec>_<kbps>)")
-    return codec, float(kbps)
+def _a(title: str) -> str:
+    """The indefinite article for ``title`` (``an Opus``, ``an MP3``, ``a Vorbis``)."""
+    initialism = title[:2].isupper() and title[0] in "FHLMNRSX"
+    return "an" if title[0].upper() in "AEIOU" or initialism else "a"
 
 
 def codec_sample_rate(params: Mapping[str, Any]) -> int:
     """Sample rate (Hz) the codec configured by ``params`` (a ``codecs.<name>`` entry) codes at."""
-    kind = params["type"]
-    if kind == "opus":
-        return int(params.get("sample_rate", 16000))
-    return ENCODEC_MODELS[kind].sample_rate
+    spec = CODECS[params["type"]]
+    return int(params.get("sample_rate") or spec.default_rate)
 
 
 def check_codec_config(name: str, params: Mapping[str, Any]) -> list[str]:
     """Problems with one ``codecs.<name>`` entry that depend on its codec type (the schema checks only
     that bitrates are numbers and the rate an integer): bitrates and sample rates the codec lacks,
     each naming the key, the value and what the codec supports."""
-    kind, problems = params["type"], []
+    spec, problems = CODECS[params["type"]], []
     for kbps in params["bitrates_kbps"]:
-        if kind == "opus" and not OPUS_KBPS_RANGE[0] <= kbps <= OPUS_KBPS_RANGE[1]:
-            problems.append(f"codecs.{name}.bitrates_kbps: {kbps} is outside Opus's bitrate range, "
-                            f"{OPUS_KBPS_RANGE[0]:g} to {OPUS_KBPS_RANGE[1]:g} kbps")
-        if kind in ENCODEC_BANDWIDTHS and float(kbps) not in ENCODEC_BANDWIDTHS[kind]:
-            problems.append(f"codecs.{name}.bitrates_kbps: {kind} has no {kbps} kbps mode; "
-                            f"supported: {list(ENCODEC_BANDWIDTHS[kind])}")
+        if spec.kbps_range is not None and not spec.kbps_range[0] <= kbps <= spec.kbps_range[1]:
+            low, high = spec.kbps_range
+            problems.append(f"codecs.{name}.bitrates_kbps: {kbps} is outside {spec.title}'s bitrate range, "
+                            f"{low:g} to {high:g} kbps")
+        if spec.kbps_modes is not None and float(kbps) not in spec.kbps_modes:
+            problems.append(f"codecs.{name}.bitrates_kbps: {spec.type} has no {kbps} kbps mode; "
+                            f"supported: {list(spec.kbps_modes)}")
     rate = params.get("sample_rate")
-    if kind == "opus" and rate is not None and rate not in OPUS_RATES:
-        problems.append(f"codecs.{name}.sample_rate: {rate} Hz is not an Opus coding rate; Opus codes at "
-                        f"{list(OPUS_RATES)} Hz only")
-    if kind in ENCODEC_MODELS and rate is not None and rate != ENCODEC_MODELS[kind].sample_rate:
-        problems.append(f"codecs.{name}.sample_rate: {kind} codes at {ENCODEC_MODELS[kind].sample_rate} Hz only, "
+    if rate is not None and len(spec.sample_rates) == 1 and rate != spec.sample_rates[0]:
+        problems.append(f"codecs.{name}.sample_rate: {spec.type} codes at {spec.sample_rates[0]} Hz only, "
                         f"not {rate} Hz (the workflow resamples clips to it); remove the key")
+    elif rate is not None and rate not in spec.sample_rates:
+        problems.append(f"codecs.{name}.sample_rate: {rate} Hz is not {_a(spec.title)} {spec.title} coding rate; "
+                        f"{spec.title} codes at {list(spec.sample_rates)} Hz only")
     return problems
 
 
-def codec_downloads(params: Mapping[str, Any]) -> dict[str, str]:
-    """Checkpoint file name of an EnCodec entry that downloads its weights (``weights: null``)."""
-    if params["type"] in ENCODEC_BANDWIDTHS and params.get("init", "pretrained") == "pretrained" \
-            and params.get("weights") is None:
-        return {"weights": ENCODEC_MODELS[params["type"]].checkpoint}
-    return {}
-
-
-def load_codec_model(params: Mapping[str, Any], *, cache_dir: str | os.PathLike):
-    """The neural model behind an EnCodec entry (loaded once per job)."""
-    from acom.codecs.encodec_codec import load_encodec
-
-    return load_encodec(params["type"], weights=params.get("weights"), cache_dir=Path(cache_dir),
-                        init=params.get("init", "pretrained"), device=params.get("device", "auto"),
-                        seed=int(params.get("seed", 0)))
+def codec_downloads(params: Mapping[str, Any]) -> dict[str, Download]:
+    """Checkpoints of a codec entry that the workflow downloads because their key is null (and the
+    entry is not ``init: random``): {config key: Download}."""
+    if params.get("init", "pretrained") != "pretrained":
+        return {}
+    return {key: download for key, download in CODECS[params["type"]].files.items() if params.get(key) is None}
 
 
 def build_codec(params: Mapping[str, Any], kbps: float, *, cache_dir: str | os.PathLike,
-                full_codes_dir: str | os.PathLike | None = None):
-    """The codec configured by ``params`` at ``kbps``: an object with ``sample_rate``, ``extension``
-    and ``code_batch(clips, bitstream_paths) -> list[CodedClip]``. For EnCodec, ``full_codes_dir``
-    holds the clips' codes at the highest bandwidth, from which this bitrate is derived."""
-    kind = params["type"]
-    if kind == "opus":
-        from acom.codecs.opus import OpusCodec
+                full_codes_dir: str | os.PathLike | None = None) -> Codec:
+    """The codec configured by ``params`` (a ``codecs.<name>`` entry) at ``kbps``. For codecs whose
+    bitrates derive from one encoding (EnCodec), ``full_codes_dir`` holds the clips' codes at the
+    highest bitrate."""
+    spec = CODECS[params["type"]]
+    return resolve(spec.build)(with_defaults(params, spec), kbps, cache_dir=Path(cache_dir),
+                               full_codes_dir=full_codes_dir)
 
-        keys = ("sample_rate", "mode", "complexity", "frame_ms", "application")
-        return OpusCodec(bitrate_kbps=kbps, **{k: params[k] for k in keys if k in params})
-    if kind in ENCODEC_BANDWIDTHS:
-        from acom.codecs.encodec_codec import EncodecCodec
 
-        return EncodecCodec(load_codec_model(params, cache_dir=cache_dir), name=kind, bandwidth_kbps=kbps,
-                            full_codes_dir=full_codes_dir)
-    raise ValueError(f"unknown codec type {kind!r}; known: {list(CODEC_TYPES)}")
+def encode_full_bitrate(params: Mapping[str, Any], clips, *, cache_dir: str | os.PathLike,
+                        out_dir: str | os.PathLike) -> int:
+    """Encode a fold manifest's clips once at the codec's highest bitrate into ``out_dir`` (codecs
+    with ``encode_full``); returns the number of clips."""
+    spec = CODECS[params["type"]]
+    if spec.encode_full is None:
+        raise ValueError(f"codec type {spec.type} derives no bitrate from a full encoding")
+    return resolve(spec.encode_full)(with_defaults(params, spec), clips, cache_dir=Path(cache_dir), out_dir=out_dir)

@@ -1,10 +1,15 @@
-"""What every codec returns for one clip."""
+"""What every codec provides to the codec stage, and what its registry entry declares."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
+
+from acom.registry import ConfigKey, Download
 
 
 @dataclass(frozen=True)
@@ -21,3 +26,48 @@ class CodedClip:
     decoded: np.ndarray
     payload_bytes: int
     file_bytes: int
+
+
+class Codec(Protocol):
+    """A codec at one setting and bitrate, as :func:`acom.codecs.build_codec` returns it."""
+
+    #: The coding rate in Hz: clips come in at this rate and decodes go out at it.
+    sample_rate: int
+    #: File extension of the bitstreams it writes (``.opus``, ``.ecdc``, ...).
+    extension: str
+
+    def code_batch(self, clips: Sequence[np.ndarray], bitstream_paths: Sequence[str | os.PathLike]
+                   ) -> list[CodedClip]:
+        """Code each clip (float32 mono at ``sample_rate``) into its bitstream file and return the
+        decodes, aligned with the inputs and of their lengths."""
+        ...
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """One codec type of the registry (:data:`acom.codecs.CODECS`).
+
+    build: ``"module:function"``, called as ``function(params, kbps, *, cache_dir, full_codes_dir)``
+        with the entry's parameters (its type's defaults filled in) and returning a :class:`Codec`.
+    title: the codec's name in messages.
+    sample_rates: the coding rates it supports; ``default_rate`` when the entry sets none. A codec
+        with one rate takes no ``sample_rate`` key.
+    kbps_range: (lowest, highest) nominal kbps for codecs with a continuous bitrate; ``kbps_modes``
+        the bitrates of one with discrete modes (exactly one of the two).
+    keys: the config keys this type reads besides the common ones (``type``, ``bitrates_kbps``,
+        ``sample_rate``, ``batch_size``).
+    files: checkpoints the entry's keys name and where they come from (fetched when the key is null).
+    encode_full: for codecs whose every bitrate is derived from one encoding at the highest
+        (EnCodec's residual codebooks): ``"module:function"`` of that encoding, run once per fold.
+    """
+
+    type: str
+    build: str
+    title: str
+    sample_rates: tuple[int, ...]
+    default_rate: int
+    kbps_range: tuple[float, float] | None = None
+    kbps_modes: tuple[float, ...] | None = None
+    keys: Mapping[str, ConfigKey] = field(default_factory=dict)
+    files: Mapping[str, Download] = field(default_factory=dict)
+    encode_full: str | None = None

@@ -15,8 +15,10 @@ import io
 import os
 import struct
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import opuslib
@@ -24,7 +26,7 @@ import opuslib.api.decoder
 import opuslib.api.encoder
 from mutagen.ogg import OggPage
 
-from acom.codecs import OPUS_KBPS_RANGE, OPUS_RATES  # the registry's, read by the config check too
+from acom.codecs import CODECS  # the registry's rates and bitrate range, read by the config check too
 from acom.codecs.base import CodedClip
 from acom.io import atomic_output
 
@@ -34,7 +36,8 @@ FRAME_MS = (2.5, 5, 10, 20, 40, 60)
 
 # Opus's documented bitrate range (RFC 6716 section 2.1.1); libopus silently clamps outside it,
 # which would make a condition's nominal bitrate a lie.
-MIN_KBPS, MAX_KBPS = OPUS_KBPS_RANGE
+MIN_KBPS, MAX_KBPS = CODECS["opus"].kbps_range
+OPUS_RATES = CODECS["opus"].sample_rates
 # Granule positions and pre-skip are always counted at 48 kHz (RFC 7845 section 4).
 GRANULE_RATE = 48000
 # Room for any one packet: libopus recommends 4000 bytes. opuslib's Encoder.encode caps the packet
@@ -332,3 +335,9 @@ class OpusCodec:
         if len(clips) != len(bitstream_paths):
             raise ValueError(f"{len(clips)} clips but {len(bitstream_paths)} bitstream paths")
         return [self.code(clip, path) for clip, path in zip(clips, bitstream_paths)]
+
+
+def build(params: Mapping[str, Any], kbps: float, *, cache_dir=None, full_codes_dir=None) -> OpusCodec:
+    """The ``opus`` registry entry at ``kbps`` (no checkpoint, no derived bitrates)."""
+    keys = ("sample_rate", "mode", "complexity", "frame_ms", "application")
+    return OpusCodec(bitrate_kbps=kbps, **{k: params[k] for k in keys if k in params})

@@ -1,177 +1,172 @@
-"""Model registry: one module per model type, one builder here, one entry in the config.
+"""The model registry: every model type the config can name, with the keys it reads, its input rate
+and where its checkpoints come from.
 
-Adding a model: write ``acom/models/<name>.py`` with a class satisfying
-:class:`acom.models.base.AudioModel`, add a builder to ``_BUILDERS`` and, if the model has a fixed
-input rate, to ``_FIXED_RATES``; then add a ``models.<name>`` entry with ``type: <name>`` to the
-config. Heavy imports (torch, librosa, transformers) happen inside builders so the Snakefile can
-import this module cheaply to plan the DAG. A builder receives the entry's parameters, the download
-cache folder and the entry's config key prefix (``models.<name>``) for its error messages.
+Adding a model: a module ``acom/models/<name>.py`` with a class satisfying
+:class:`acom.models.base.AudioModel` and a ``build(params, *, cache_dir, config_key)`` function, and
+one :class:`~acom.models.base.ModelSpec` below. The config schema's model types and keys, the config
+checks, the download rules and the embedding stage all follow from the spec. The registry is plain
+data, so the workflow plans its DAG without importing torch: the module named in ``build`` is
+imported only when a job builds the model.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from acom.models.base import AudioModel, ModelOutput
+from acom import audioset
+from acom.models.base import AudioModel, ModelFile, ModelOutput, ModelSpec
+from acom.registry import ConfigKey, Download, Registry, resolve, with_defaults
 
-__all__ = [
-    "AUTOCAST_MODES",
-    "MODEL_TYPES",
-    "AudioModel",
-    "ModelOutput",
-    "autocast_dtype",
-    "build_model",
-    "model_downloads",
-    "model_sample_rate",
-]
+__all__ = ["MODELS", "AudioModel", "ModelOutput", "ModelSpec", "build_model", "model_downloads", "model_sample_rate"]
 
-#: Values of a model entry's ``autocast`` key: mixed precision on CUDA only (CPU always runs float32).
-AUTOCAST_MODES = ("none", "bf16", "fp16")
+_PATH = {"type": ["string", "null"]}
+_SHA256 = {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"}
+_AUTOCAST = ConfigKey({"type": "string", "enum": ["none", "bf16", "fp16"]}, "none",
+                      "mixed precision on CUDA only; CPU always runs float32")
+_OVERRIDES = ConfigKey({"type": "object"}, description="init: random only (tests): architecture overrides")
 
+#: AudioSet's label file, the ``labels`` key of models with an AudioSet head.
+AUDIOSET_LABELS = ModelFile(
+    help="set it to a local AudioSet class_labels_indices.csv or to null to download the official file",
+    download=Download(audioset.LABELS_URL, audioset.LABELS_FILENAME, sha256=audioset.LABELS_SHA256),
+)
+_LABELS_KEY = ConfigKey(_PATH, None, "AudioSet class_labels_indices.csv; null downloads the official file",
+                        checkpoint=True)
 
-def autocast_dtype(mode: str | None, device: Any, *, config_key: str = "autocast"):
-    """The torch dtype to autocast to on ``device``, or None: ``mode`` (``none``, ``bf16``, ``fp16``;
-    null means none) applies only on CUDA, so a CPU run stays float32 and deterministic."""
-    mode = "none" if mode in (None, False) else str(mode)
-    if mode not in AUTOCAST_MODES:
-        raise ValueError(f"{config_key}: expected one of {list(AUTOCAST_MODES)}, got {mode!r}")
-    if mode == "none":
-        return None
-    import torch
+#: EfficientAT's official mn04_as release (AudioSet mAP 0.432).
+MN04_WEIGHTS = Download("https://github.com/fschmid56/EfficientAT/releases/download/v0.0.1/mn04_as_mAP_432.pt",
+                        "mn04_as_mAP_432.pt",
+                        sha256="899a8c6217063f6941793102a2780b3dd788ab11fce468d9cf5f0577c453321c")
 
-    if torch.device(device).type != "cuda":
-        return None
-    return torch.bfloat16 if mode == "bf16" else torch.float16
+AST_DEFAULT_HUB_ID = "MIT/ast-finetuned-audioset-10-10-0.4593"
+#: Where AST checkpoints come from ({hub}: a hub id, {entry}: the entry's config key).
+AST_WEIGHTS_HELP = ("the checkpoint comes from https://huggingface.co/{hub}: load it once with network access (it is "
+                    "cached under HF_HOME; with HF_HUB_OFFLINE=1 only the cache is read), or set {entry}.weights to a "
+                    "local directory written by save_pretrained (model and feature extractor)")
 
-
-def autocast_context(dtype):
-    """The context a model runs its network under: CUDA autocast to ``dtype`` (from
-    :func:`autocast_dtype`), or nothing when that is None."""
-    import contextlib
-
-    import torch
-
-    return contextlib.nullcontext() if dtype is None else torch.autocast(device_type="cuda", dtype=dtype)
+BEATS_SOURCE_URL = "https://github.com/microsoft/unilm/tree/master/beats"
+#: Where BEATs checkpoints come from ({entry}: the entry's config key).
+BEATS_WEIGHTS_HELP = ("download an official checkpoint (e.g. BEATs_iter3_plus_AS2M.pt, or "
+                      "BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt for AudioSet predictions) from "
+                      f"{BEATS_SOURCE_URL} and set {{entry}}.weights to its path")
 
 
-def autocast_name(dtype) -> str:
-    """``none``, ``bfloat16`` or ``float16``: the autocast a model's metadata records."""
-    return "none" if dtype is None else str(dtype).removeprefix("torch.")
+MODELS: Registry[ModelSpec] = Registry("model", (
+    ModelSpec(
+        type="mfcc",
+        build="acom.models.mfcc:build",
+        title="MFCC",
+        keys={
+            "sample_rate": ConfigKey({"type": "integer", "enum": [8000, 16000, 22050, 24000, 32000, 44100, 48000]},
+                                     16000, "input rate (Hz) clips are resampled to"),
+            "n_mfcc": ConfigKey({"type": "integer", "minimum": 1, "maximum": 128}, 40),
+            "n_mels": ConfigKey({"type": "integer", "minimum": 8, "maximum": 512}, 128),
+            "n_fft": ConfigKey({"type": "integer", "minimum": 64}, 1024),
+            "hop_length": ConfigKey({"type": "integer", "minimum": 1}, 256),
+            "fmin": ConfigKey({"type": "number", "minimum": 0}, 0.0),
+            "fmax": ConfigKey({"type": ["number", "null"], "exclusiveMinimum": 0}, None),
+        },
+    ),
+    ModelSpec(
+        type="efficientat_mn04",
+        build="acom.models.efficientat:build",
+        title="EfficientAT mn04",
+        sample_rate=32000,
+        keys={
+            "weights": ConfigKey(_PATH, None, "local mn04_as_mAP_432.pt; null downloads the official release "
+                                 "(sha256-checked)", checkpoint=True),
+            "sha256": ConfigKey(_SHA256, description="expected sha256 of weights (default: the official "
+                                "release's); null skips the check", checkpoint=True),
+            "labels": _LABELS_KEY,
+        },
+        files={
+            "weights": ModelFile(help=f"set it to a local {MN04_WEIGHTS.filename} or to null to download the "
+                                      f"official release ({MN04_WEIGHTS.url})", download=MN04_WEIGHTS),
+            "labels": AUDIOSET_LABELS,
+        },
+    ),
+    ModelSpec(
+        type="ast",
+        build="acom.models.ast:build",
+        title="AST",
+        sample_rate=16000,
+        keys={
+            "weights": ConfigKey(_PATH, None, f"hub id or local save_pretrained directory; null = "
+                                 f"{AST_DEFAULT_HUB_ID}", checkpoint=True),
+            "revision": ConfigKey({"type": ["string", "null"]}, None, "hub revision (commit, tag or branch) of a "
+                                  "hub id", checkpoint=True),
+            "max_length": ConfigKey({"type": "integer", "minimum": 16}, 1024, "fbank frames (10 ms) clips are "
+                                    "zero-padded/cropped to; 1024 = 10.24 s as published"),
+            "autocast": _AUTOCAST,
+            "config_overrides": _OVERRIDES,
+        },
+        files={"weights": ModelFile(help=AST_WEIGHTS_HELP.format(hub=AST_DEFAULT_HUB_ID, entry="{entry}"),
+                                    kind="hub_or_dir")},
+    ),
+    ModelSpec(
+        type="beats",
+        build="acom.models.beats:build",
+        title="BEATs",
+        sample_rate=16000,
+        keys={
+            "weights": ConfigKey(_PATH, None, "local official checkpoint file (required unless init: random)",
+                                 checkpoint=True),
+            "sha256": ConfigKey(_SHA256, description="expected sha256 of weights; null skips the check",
+                                checkpoint=True),
+            "labels": _LABELS_KEY,
+            "clip_seconds": ConfigKey({"type": ["number", "null"], "minimum": 0.175}, 10.0, "seconds clips are "
+                                      "zero-padded at the end / cropped to; null keeps each clip's length"),
+            "autocast": _AUTOCAST,
+            "config_overrides": _OVERRIDES,
+        },
+        files={"weights": ModelFile(help=BEATS_WEIGHTS_HELP, required=True), "labels": AUDIOSET_LABELS},
+    ),
+))
 
 
-def _build_mfcc(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
-    from acom.models.mfcc import MFCCStats
-
-    keys = ("sample_rate", "n_mfcc", "n_mels", "n_fft", "hop_length", "fmin", "fmax")
-    return MFCCStats(**{k: params[k] for k in keys if k in params})
-
-
-def _build_efficientat_mn04(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
-    from acom.models import efficientat
-
-    labels = None
-    if params.get("init", "pretrained") == "random":
-        # Explicit test option only: never reached unless the config says init: random.
-        state = None
-    else:
-        state = efficientat.load_mn04_state(
-            params.get("weights"), cache_dir=cache_dir, sha256=params.get("sha256", MN04_SHA256)
-        )
-        labels = read_audioset_labels(params.get("labels"), cache_dir=cache_dir)
-    return efficientat.EfficientATMN04(
-        state, labels=labels, device=params.get("device", "auto"),
-        batch_size=int(params.get("batch_size", 32)), seed=int(params.get("seed", 0)),
-    )
-
-
-def _build_ast(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
-    from acom.models import ast
-
-    return ast.build_ast(params, config_key=config_key)
-
-
-def _build_beats(params: Mapping[str, Any], cache_dir: Path, config_key: str) -> AudioModel:
-    from acom.models import beats
-
-    return beats.build_beats(params, cache_dir=cache_dir, config_key=config_key)
-
-
-_BUILDERS: dict[str, Callable[[Mapping[str, Any], Path, str], AudioModel]] = {
-    "mfcc": _build_mfcc,
-    "efficientat_mn04": _build_efficientat_mn04,
-    "ast": _build_ast,
-    "beats": _build_beats,
-}
-_FIXED_RATES = {"efficientat_mn04": 32000, "ast": 16000, "beats": 16000}
-
-MODEL_TYPES = tuple(sorted(_BUILDERS))
-
-#: EfficientAT's official mn04_as release (AudioSet mAP 0.432) and its sha256.
-MN04_URL = "https://github.com/fschmid56/EfficientAT/releases/download/v0.0.1/mn04_as_mAP_432.pt"
-MN04_SHA256 = "899a8c6217063f6941793102a2780b3dd788ab11fce468d9cf5f0577c453321c"
-MN04_FILENAME = "mn04_as_mAP_432.pt"
-
-#: AudioSet's official label file (527 classes in output order) and its sha256.
-AUDIOSET_LABELS_URL = "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv"
-AUDIOSET_LABELS_SHA256 = "cdd1049833c4b86127c2773ac0d14a2754b6a6d0d1798002ed5c66e699708429"
+def is_local_source(source: str) -> bool:
+    """True when a ``hub_or_dir`` key (AST's ``weights``) names a directory (an existing one, or one
+    written as a path: absolute, ``./``, ``../``, ``~`` or more than one ``/``), False for a hub id
+    such as ``org/name``."""
+    if Path(source).expanduser().exists():
+        return True
+    return source.startswith(("/", "./", "../", "~", ".\\")) or source.count("/") > 1
 
 
 def model_sample_rate(params: Mapping[str, Any]) -> int:
     """Input sample rate (Hz) of the model configured by ``params`` (a ``models.<name>`` entry)."""
-    kind = params["type"]
-    if kind in _FIXED_RATES:
-        return _FIXED_RATES[kind]
-    return int(params["sample_rate"])
+    spec = MODELS[params["type"]]
+    return spec.sample_rate or int(with_defaults(params, spec)["sample_rate"])
 
 
-def model_downloads(params: Mapping[str, Any]) -> dict[str, tuple[str, str, str]]:
-    """Files this model fetches because their config key is null: {config key: (url, sha256, file name)}.
+def model_downloads(params: Mapping[str, Any]) -> dict[str, Download]:
+    """Files this model fetches because their config key is null: {config key: Download}.
 
     The workflow downloads each once into ``resources/models/<model>/`` (a rule of its own, so
-    parallel jobs never race on it) and passes the local path under the same key.
-
-    AST loads through transformers' own Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE``), so it
-    needs no download here. BEATs checkpoints have no sha256-pinned source: ``weights`` must be a
-    local file; only the AudioSet label names (for fine-tuned checkpoints with a head) are fetched.
+    parallel jobs never race on it) and passes the local path under the same key. A random-init
+    model (a test option) reads no file.
     """
     if params.get("init", "pretrained") == "random":
         return {}
-    if params["type"] == "beats":
-        if params.get("labels") is None:
-            return {"labels": (AUDIOSET_LABELS_URL, AUDIOSET_LABELS_SHA256, "class_labels_indices.csv")}
-        return {}
-    if params["type"] != "efficientat_mn04":
-        return {}
-    sources = {
-        "weights": (MN04_URL, MN04_SHA256, MN04_FILENAME),
-        "labels": (AUDIOSET_LABELS_URL, AUDIOSET_LABELS_SHA256, "class_labels_indices.csv"),
-    }
-    return {key: source for key, source in sources.items() if params.get(key) is None}
+    files = MODELS[params["type"]].files
+    return {key: file.download for key, file in files.items() if file.download and params.get(key) is None}
 
 
-def read_audioset_labels(path: str | os.PathLike | None, *, cache_dir: Path) -> list[str]:
-    """The 527 AudioSet display names in output order, from ``path`` or, when None, the official file
-    (downloaded, sha256-checked, into ``cache_dir``)."""
-    from acom.download import download
-    from acom.models.efficientat import read_audioset_labels as read_labels_csv
-
-    if path is None:
-        path = download(AUDIOSET_LABELS_URL, Path(cache_dir) / "class_labels_indices.csv", AUDIOSET_LABELS_SHA256)
-    return read_labels_csv(path)
+def read_audioset_labels(path: str | os.PathLike | None, *, cache_dir: str | os.PathLike) -> list[str]:
+    """The 527 AudioSet display names in output order, from ``path`` or, when None, the official
+    file (downloaded, sha256-checked, into ``cache_dir``)."""
+    return audioset.read_labels(audioset.labels_file(path, cache_dir=cache_dir))
 
 
-def build_model(
-    params: Mapping[str, Any], *, cache_dir: str | os.PathLike, name: str | None = None
-) -> AudioModel:
+def build_model(params: Mapping[str, Any], *, cache_dir: str | os.PathLike, name: str | None = None) -> AudioModel:
     """Build the model configured by ``params`` (a ``models.<name>`` entry with a ``type``).
 
     ``name`` is the entry's name in the config, used so errors name the exact key to fix
     (``models.<name>.weights``); without it they name ``models.<type>``.
     """
-    kind = params["type"]
-    if kind not in _BUILDERS:
-        raise ValueError(f"unknown model type {kind!r}; known: {list(MODEL_TYPES)}")
-    return _BUILDERS[kind](params, Path(cache_dir), f"models.{name or kind}")
+    spec = MODELS[params["type"]]
+    return resolve(spec.build)(with_defaults(params, spec), cache_dir=Path(cache_dir),
+                               config_key=f"models.{name or spec.type}")

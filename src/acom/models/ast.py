@@ -28,10 +28,19 @@ import numpy as np
 import torch
 
 from acom.checkpoints import resolve_device
-from acom.models import autocast_context, autocast_dtype, autocast_name
-from acom.models.base import FrameOutput, ModelOutput, batched_frames, batched_outputs, frames_covering
+from acom.models import AST_DEFAULT_HUB_ID, AST_WEIGHTS_HELP, is_local_source
+from acom.models.base import (
+    FrameOutput,
+    ModelOutput,
+    autocast_context,
+    autocast_dtype,
+    autocast_name,
+    batched_frames,
+    batched_outputs,
+    frames_covering,
+)
 
-DEFAULT_HUB_ID = "MIT/ast-finetuned-audioset-10-10-0.4593"
+DEFAULT_HUB_ID = AST_DEFAULT_HUB_ID
 SAMPLE_RATE = 16000
 PUBLISHED_MAX_LENGTH = 1024
 #: One 25 ms Kaldi frame: the shortest clip the feature extractor accepts.
@@ -42,19 +51,8 @@ FRAME_SHIFT_SECONDS = 0.01
 SPECIAL_TOKENS = 2
 
 
-def is_local_source(source: str) -> bool:
-    """True when ``weights`` names a directory (an existing one, or one written as a path: absolute,
-    ``./``, ``../``, ``~`` or more than one ``/``), False for a hub id such as ``org/name``."""
-    if Path(source).expanduser().exists():
-        return True
-    return source.startswith(("/", "./", "../", "~", ".\\")) or source.count("/") > 1
-
-
 def _where_to_get(config_key: str, source: str) -> str:
-    hub = DEFAULT_HUB_ID if is_local_source(source) else source
-    return (f"the checkpoint comes from https://huggingface.co/{hub}: load it once with network access (it is "
-            f"cached under HF_HOME; with HF_HUB_OFFLINE=1 only the cache is read), or set {config_key}.weights to a "
-            f"local directory written by save_pretrained (model and feature extractor)")
+    return AST_WEIGHTS_HELP.format(hub=DEFAULT_HUB_ID if is_local_source(source) else source, entry=config_key)
 
 
 def load_pretrained(source: str, *, revision: str | None = None, config_key: str = "models.ast"):
@@ -264,10 +262,11 @@ class ASTAudioModel:
                               n_frames=frames_covering(batch.shape[1], SAMPLE_RATE, self.hop_seconds))
 
 
-def build_ast(params: Mapping[str, Any], *, config_key: str) -> ASTAudioModel:
+def build(params: Mapping[str, Any], *, cache_dir=None, config_key: str) -> ASTAudioModel:
     """The ``ast`` registry entry: the checkpoint named by ``weights`` (default the AudioSet model),
     loaded once, at ``max_length`` frames; or, only with ``init: random`` (a test option), seeded
-    random weights of ``ASTConfig`` updated by ``config_overrides``."""
+    random weights of ``ASTConfig`` updated by ``config_overrides``. ``cache_dir`` is unused: AST
+    reads transformers' own cache (``HF_HOME``)."""
 
     autocast_dtype(params.get("autocast"), "cpu", config_key=f"{config_key}.autocast")  # validate before loading
     init = params.get("init", "pretrained")

@@ -1,13 +1,55 @@
-"""What every registered model provides to the embedding stage."""
+"""What every registered model provides to the embedding stage, and what its registry entry declares."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 import numpy as np
+
+from acom.registry import ConfigKey, Download
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A file (or directory) a key of a model entry names.
+
+    download: the official file, fetched (sha256-checked) into ``resources/`` when the key is null;
+        None: a null key means the model's own default (AST's hub id) or, with ``required``, is an
+        error.
+    kind: ``file`` (a path), or ``hub_or_dir`` (a Hugging Face hub id, or a local ``save_pretrained``
+        directory when written as a path).
+    help: how to get the file and set the key, shown in errors (``{entry}``: the entry's config key,
+        e.g. ``models.beats``).
+    """
+
+    help: str
+    download: Download | None = None
+    kind: Literal["file", "hub_or_dir"] = "file"
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model type of the registry (:data:`acom.models.MODELS`).
+
+    build: ``"module:function"``, called as ``function(params, *, cache_dir, config_key)`` with the
+        entry's parameters (its type's defaults filled in) and returning an :class:`AudioModel`.
+    title: the model's name in messages.
+    keys: the config keys this type reads besides the common ones (``type``, ``batch_size``,
+        ``top_k``, ``resources``, ``init``, ``seed``, ``device``), with their schema and defaults.
+    sample_rate: the fixed input rate in Hz; None when the entry's ``sample_rate`` key sets it.
+    files: the keys that name checkpoints or label files, and where those come from.
+    """
+
+    type: str
+    build: str
+    title: str
+    keys: Mapping[str, ConfigKey] = field(default_factory=dict)
+    sample_rate: int | None = None
+    files: Mapping[str, ModelFile] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,3 +171,37 @@ def batched_frames(forward: Callable[[int, int], object], n_clips: int, *, batch
     batches of ``batch_size`` under ``torch.inference_mode``; see :func:`frame_output`."""
     outputs = _in_batches(lambda start, stop: (forward(start, stop),), n_clips, batch_size)
     return frame_output([f for (f,) in outputs], n_frames=n_frames, frame_dim=frame_dim, hop_seconds=hop_seconds)
+
+
+#: Values of a model entry's ``autocast`` key: mixed precision on CUDA only (CPU always runs float32).
+AUTOCAST_MODES = ("none", "bf16", "fp16")
+
+
+def autocast_dtype(mode: str | None, device: Any, *, config_key: str = "autocast"):
+    """The torch dtype to autocast to on ``device``, or None: ``mode`` (``none``, ``bf16``, ``fp16``;
+    null means none) applies only on CUDA, so a CPU run stays float32 and deterministic."""
+    mode = "none" if mode in (None, False) else str(mode)
+    if mode not in AUTOCAST_MODES:
+        raise ValueError(f"{config_key}: expected one of {list(AUTOCAST_MODES)}, got {mode!r}")
+    if mode == "none":
+        return None
+    import torch
+
+    if torch.device(device).type != "cuda":
+        return None
+    return torch.bfloat16 if mode == "bf16" else torch.float16
+
+
+def autocast_context(dtype):
+    """The context a model runs its network under: CUDA autocast to ``dtype`` (from
+    :func:`autocast_dtype`), or nothing when that is None."""
+    import contextlib
+
+    import torch
+
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def autocast_name(dtype) -> str:
+    """``none``, ``bfloat16`` or ``float16``: the autocast a model's metadata records."""
+    return "none" if dtype is None else str(dtype).removeprefix("torch.")

@@ -42,7 +42,6 @@ dimensions. Predictions (fine-tuned checkpoints only): sigmoid of the predictor'
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -56,12 +55,22 @@ import torch.nn.functional as F
 import torchaudio.compliance.kaldi as ta_kaldi
 from torch import nn
 
+from acom.audioset import labels_file, read_label_rows
 from acom.checkpoints import resolve_device, unreadable_checkpoint
 from acom.download import sha256_of, verify_sha256
-from acom.models import autocast_context, autocast_dtype, autocast_name
-from acom.models.base import FrameOutput, ModelOutput, batched_frames, batched_outputs, frames_covering
+from acom.models import BEATS_SOURCE_URL, BEATS_WEIGHTS_HELP
+from acom.models.base import (
+    FrameOutput,
+    ModelOutput,
+    autocast_context,
+    autocast_dtype,
+    autocast_name,
+    batched_frames,
+    batched_outputs,
+    frames_covering,
+)
 
-SOURCE_URL = "https://github.com/microsoft/unilm/tree/master/beats"
+SOURCE_URL = BEATS_SOURCE_URL
 SAMPLE_RATE = 16000
 NUM_MEL_BINS = 128
 FBANK_MEAN = 15.41663
@@ -382,9 +391,7 @@ def fix_length(waveforms: np.ndarray, n_samples: int | None) -> np.ndarray:
 
 
 def _where_to_get(config_key: str) -> str:
-    return (f"download an official checkpoint (e.g. BEATs_iter3_plus_AS2M.pt, or "
-            f"BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt for AudioSet predictions) from {SOURCE_URL} and set "
-            f"{config_key}.weights to its path")
+    return BEATS_WEIGHTS_HELP.format(entry=config_key)
 
 
 #: Keys under which torch's newer ``parametrizations.weight_norm`` saves the positional convolution.
@@ -444,19 +451,6 @@ def build_network(
         except RuntimeError as err:
             raise ValueError(f"{source}: the state_dict does not match its cfg (strict loading): {err}") from err
     return network.eval()
-
-
-def read_audioset_mids(path: str | os.PathLike) -> list[tuple[str, str]]:
-    """(mid, display_name) of an AudioSet ``class_labels_indices.csv``, in index order."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    try:
-        indexed = sorted((int(row["index"]), row["mid"], row["display_name"]) for row in rows)
-    except (KeyError, ValueError) as err:
-        raise ValueError(f"{path}: expected columns index,mid,display_name ({err})") from err
-    if [i for i, _, _ in indexed] != list(range(len(indexed))):
-        raise ValueError(f"{path}: indices are not 0..{len(indexed) - 1}")
-    return [(mid, name) for _, mid, name in indexed]
 
 
 def head_labels(
@@ -579,7 +573,7 @@ class BEATsModel:
                               n_frames=frames_covering(batch.shape[1], SAMPLE_RATE, self.hop_seconds))
 
 
-def build_beats(params: Mapping[str, Any], *, cache_dir: str | os.PathLike, config_key: str) -> BEATsModel:
+def build(params: Mapping[str, Any], *, cache_dir: str | os.PathLike, config_key: str) -> BEATsModel:
     """The ``beats`` registry entry: an official checkpoint from ``weights`` (loaded once), or,
     only with ``init: random`` (a test option), seeded random weights of ``PUBLISHED_CFG`` updated
     by ``config_overrides``."""
@@ -610,7 +604,7 @@ def build_beats(params: Mapping[str, Any], *, cache_dir: str | os.PathLike, conf
         metadata.update(weights=path.name, weights_sha256=params.get("sha256") or sha256_of(path))
         if network.predictor is not None:
             labels = head_labels(cfg.predictor_class, label_dict,
-                                 read_audioset_mids(_labels_file(params.get("labels"), cache_dir)))
+                                 read_label_rows(labels_file(params.get("labels"), cache_dir=cache_dir)))
     else:
         raise ValueError(f"{config_key}.init: expected pretrained or random, got {init!r}")
     return BEATsModel(
@@ -618,13 +612,3 @@ def build_beats(params: Mapping[str, Any], *, cache_dir: str | os.PathLike, conf
         clip_seconds=params.get("clip_seconds", DEFAULT_CLIP_SECONDS), autocast=params.get("autocast", "none"),
         metadata=metadata,
     )
-
-
-def _labels_file(path: str | os.PathLike | None, cache_dir: str | os.PathLike) -> Path:
-    """The AudioSet label CSV: ``path``, or the official file downloaded (sha256-checked) into the cache."""
-    from acom.download import download
-    from acom.models import AUDIOSET_LABELS_SHA256, AUDIOSET_LABELS_URL
-
-    if path is not None:
-        return Path(path)
-    return download(AUDIOSET_LABELS_URL, Path(cache_dir) / "class_labels_indices.csv", AUDIOSET_LABELS_SHA256)

@@ -9,12 +9,12 @@ feature map).
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from acom.checkpoints import read_state_dict, resolve_device
 from acom.download import download, verify_sha256
 
 # The release's URL and checksum live in the registry, which the Snakefile reads without torch.
-from acom.models import MN04_FILENAME, MN04_SHA256, MN04_URL
+from acom.models import MN04_WEIGHTS, read_audioset_labels
 from acom.models.base import FrameOutput, ModelOutput, batched_frames, batched_outputs, frames_covering
 
 WEIGHTS_CONFIG_KEY = "models.efficientat_mn04.weights"
@@ -336,36 +336,23 @@ def load_mn04_state(
     weights: str | os.PathLike | None,
     *,
     cache_dir: str | os.PathLike,
-    sha256: str | None = MN04_SHA256,
+    sha256: str | None = MN04_WEIGHTS.sha256,
 ) -> dict[str, torch.Tensor]:
     """Load the ``mn04_as`` state_dict from ``weights``, or download it into ``cache_dir`` when
     ``weights`` is None. The sha256 is verified unless ``sha256=None``."""
     if weights is None:
-        path = download(MN04_URL, Path(cache_dir) / MN04_FILENAME, sha256, config_key=WEIGHTS_CONFIG_KEY)
+        path = download(MN04_WEIGHTS.url, Path(cache_dir) / MN04_WEIGHTS.filename, sha256,
+                        config_key=WEIGHTS_CONFIG_KEY)
     else:
         path = Path(weights)
         if not path.is_file():
             raise FileNotFoundError(
                 f"EfficientAT mn04 weights not found: {path} (config key {WEIGHTS_CONFIG_KEY}); "
-                f"download them from {MN04_URL} or set the key to null to download into the cache"
+                f"download them from {MN04_WEIGHTS.url} or set the key to null to download into the cache"
             )
         if sha256 is not None:
             verify_sha256(path, sha256)
     return read_state_dict(path, config_key=WEIGHTS_CONFIG_KEY)
-
-
-def read_audioset_labels(path: str | os.PathLike) -> list[str]:
-    """Display names from an AudioSet ``class_labels_indices.csv`` (index,mid,display_name), in
-    index order."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    try:
-        indexed = sorted((int(row["index"]), row["display_name"]) for row in rows)
-    except (KeyError, ValueError) as err:
-        raise ValueError(f"{path}: expected columns index,mid,display_name ({err})") from err
-    if [i for i, _ in indexed] != list(range(len(indexed))):
-        raise ValueError(f"{path}: indices are not 0..{len(indexed) - 1}")
-    return [name for _, name in indexed]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -455,3 +442,18 @@ class EfficientATMN04:
         return batched_frames(lambda start, stop: self.frame_batch(clips(start, stop)), batch.shape[0],
                               batch_size=self.batch_size, frame_dim=self.frame_dim, hop_seconds=self.hop_seconds,
                               n_frames=frames_covering(batch.shape[1], self.sample_rate, self.hop_seconds))
+
+
+def build(params: Mapping[str, Any], *, cache_dir: str | os.PathLike, config_key: str) -> EfficientATMN04:
+    """The ``efficientat_mn04`` registry entry: the official weights (``weights``, or downloaded when
+    null; sha256-checked) and AudioSet labels, or, only with ``init: random`` (a test option), seeded
+    random weights and no labels."""
+    labels = None
+    if params.get("init", "pretrained") == "random":
+        state = None
+    else:
+        state = load_mn04_state(params.get("weights"), cache_dir=cache_dir,
+                                sha256=params.get("sha256", MN04_WEIGHTS.sha256))
+        labels = read_audioset_labels(params.get("labels"), cache_dir=cache_dir)
+    return EfficientATMN04(state, labels=labels, device=params.get("device", "auto"),
+                           batch_size=int(params.get("batch_size", 32)), seed=int(params.get("seed", 0)))

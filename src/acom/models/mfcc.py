@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import librosa
 import numpy as np
 
@@ -56,3 +59,9 @@ class MFCCStats:
         return frame_output([self.frame_features(w)[None] for w in batch], frame_dim=self.frame_dim,
                             n_frames=frames_covering(batch.shape[1], self.sample_rate, self.hop_seconds),
                             hop_seconds=self.hop_seconds)
+
+
+def build(params: Mapping[str, Any], *, cache_dir, config_key: str) -> MFCCStats:
+    """The ``mfcc`` registry entry (no weights: ``cache_dir`` is unused)."""
+    keys = ("sample_rate", "n_mfcc", "n_mels", "n_fft", "hop_length", "fmin", "fmax")
+    return MFCCStats(**{k: params[k] for k in keys if k in params})

@@ -1,0 +1,131 @@
+"""The SED protocol: per test fold, a frame head trained on the other folds' frame embeddings,
+decoded into event lists and scored with sed_eval (the pieces live in :mod:`acom.sed`).
+
+One fixed protocol, as for ESC-50 classification: fold k is scored by a head trained on every
+other fold (under the training condition the caller chose: clean or matched), with one seed per
+fold, so every (model, condition) row of the summary is trained and scored the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from acom.embed import frame_matrices
+from acom.events import STRONG_COLUMNS
+from acom.sed.decode import decode_events
+from acom.sed.heads import HeadConfig, frame_targets, predict_frames, train_frame_head
+from acom.sed.metrics import evaluate_events
+
+#: The metrics columns of a per-fold SED table (besides the condition keys).
+SED_METRICS = ["segment_f1_micro", "segment_f1_macro", "segment_er_micro", "segment_er_macro",
+               "event_f1_micro", "event_f1_macro", "event_er_micro"]
+
+
+def soundscape_files(manifest: pd.DataFrame) -> pd.DataFrame:
+    """clip_id -> (filename as in the TSVs, duration in s) from an ingest manifest."""
+    return pd.DataFrame({
+        "clip_id": manifest["clip_id"].to_numpy(),
+        "filename": [Path(p).name for p in manifest["source_path"]],
+        "duration": manifest["frames"].to_numpy() / manifest["sample_rate"].to_numpy(),
+    }).set_index("clip_id")
+
+
+def pool_factor(hop_seconds: float, min_hop_s: float | None) -> int:
+    """How many frames :func:`pool_frames` averages so the hop is at least ``min_hop_s`` (1: none)."""
+    if not min_hop_s or hop_seconds >= min_hop_s:
+        return 1
+    return int(np.ceil(min_hop_s / hop_seconds - 1e-9))
+
+
+def pool_frames(frames: np.ndarray, factor: int) -> np.ndarray:
+    """Average (T, D) frames in consecutive groups of ``factor`` (the last group may be shorter).
+
+    A 16 ms MFCC hop gives a head 625 steps per 10 s soundscape, 40 times the cost of what the
+    1 s segment and 200 ms collar metrics can resolve; pooled to 64 ms it keeps that resolution.
+    """
+    if factor == 1:
+        return frames
+    n_groups = -(-frames.shape[0] // factor)
+    starts = np.arange(n_groups) * factor
+    return (np.add.reduceat(frames, starts, axis=0) / np.diff(np.append(starts, frames.shape[0]))[:, None]).astype(
+        np.float32)
+
+
+def table_frames(table: pd.DataFrame, factor: int) -> list[np.ndarray]:
+    """The pooled frame matrices of a frame-embedding table."""
+    return [pool_frames(m, factor) for m in frame_matrices(table)]
+
+
+def clip_targets(clip_ids: Sequence[str], n_frames: Sequence[int], labels: pd.DataFrame, files: pd.DataFrame, *,
+                 hop_seconds: float, classes: Sequence[str]) -> list[np.ndarray]:
+    """Frame targets (n_frames, C) of each clip, from the strong labels."""
+    by_file = {name: group for name, group in labels.groupby("filename", sort=False)}
+    empty = pd.DataFrame(columns=STRONG_COLUMNS)
+    return [
+        frame_targets(by_file.get(files.loc[clip_id, "filename"], empty), n_frames=int(n), hop_seconds=hop_seconds,
+                      classes=classes)
+        for clip_id, n in zip(clip_ids, n_frames, strict=True)
+    ]
+
+
+def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.DataFrame], labels: pd.DataFrame,
+                       files: pd.DataFrame, *, hop_seconds: float, classes: Sequence[str], head: HeadConfig,
+                       thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
+                       seed: int, scoring: Mapping[str, Any], min_hop_s: float | None = None,
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every fold of ``test`` (fold -> frame-embedding table) with a head trained on the
+    ``train`` tables of the other folds.
+
+    ``labels``: strong labels (DESED columns); ``files``: :func:`soundscape_files`; ``scoring``:
+    keyword arguments of :func:`acom.sed.metrics.evaluate_events` (segment_seconds, t_collar,
+    percentage_of_length); ``min_hop_s``: frames with a shorter hop are average-pooled
+    (:func:`pool_frames`) to at least this hop first. Returns (events, per-fold metrics): the
+    detected events of every fold in the DESED columns, and one row per fold with ``n_clips`` and
+    :data:`SED_METRICS`.
+    """
+    folds = sorted(test)
+    if len(folds) < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
+    factor = pool_factor(hop_seconds, min_hop_s)
+    hop_seconds = hop_seconds * factor
+    # Each fold's training frames and targets once: every other fold's head reuses them.
+    train_frames = {k: table_frames(train[k], factor) for k in folds}
+    train_targets = {k: clip_targets(train[k]["clip_id"], [m.shape[0] for m in train_frames[k]], labels, files,
+                                     hop_seconds=hop_seconds, classes=classes) for k in folds}
+    events, rows = [], []
+    for fold in folds:
+        features = [m for k in folds if k != fold for m in train_frames[k]]
+        targets = [t for k in folds if k != fold for t in train_targets[k]]
+        model = train_frame_head(features, targets, config=head, seed=seed + fold)
+        probabilities = predict_frames(model, table_frames(test[fold], factor))
+        names = [files.loc[clip_id, "filename"] for clip_id in test[fold]["clip_id"]]
+        fold_events = [decode_events(p, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
+                                     median_filter_s=median_filter_s, filename=name)
+                       for p, name in zip(probabilities, names, strict=True)]
+        estimated = pd.concat(fold_events, ignore_index=True) if fold_events else pd.DataFrame(columns=STRONG_COLUMNS)
+        reference = labels[labels["filename"].isin(names)][STRONG_COLUMNS]
+        durations = {name: float(files.loc[clip_id, "duration"])
+                     for clip_id, name in zip(test[fold]["clip_id"], names, strict=True)}
+        metrics = evaluate_events(reference, estimated, durations=durations, classes=classes, **scoring)
+        rows.append({"fold": fold, "n_clips": len(names), **{key: metrics[key] for key in SED_METRICS}})
+        events.append(estimated)
+    detected = pd.concat(events, ignore_index=True)[STRONG_COLUMNS] if events else pd.DataFrame(columns=STRONG_COLUMNS)
+    return detected.sort_values(["filename", "onset", "event_label"], kind="stable").reset_index(drop=True), \
+        pd.DataFrame(rows)
+
+
+def summarize_sed(per_fold: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, filter, codec, nominal_kbps, train_condition): means and standard
+    deviations over folds of the actual kbps and every metric, and the clip count."""
+    keys = ["model", "filter", "codec", "nominal_kbps", "train_condition"]
+    values = ["actual_kbps", *SED_METRICS]
+    grouped = per_fold.groupby(keys, sort=True, dropna=False)
+    mean = grouped[values].mean()
+    std = grouped[values].std(ddof=1).add_suffix("_std")
+    out = pd.concat([grouped["fold"].nunique().rename("n_folds"), grouped["n_clips"].sum(), mean, std], axis=1)
+    return out.reset_index()

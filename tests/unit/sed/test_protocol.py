@@ -1,0 +1,133 @@
+"""The SED protocol on a DESED-format folder written here: load, frame-embed, train per fold, decode,
+score; plus the summary's aggregation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from acom.data.desed import build_desed_manifest
+from acom.embed import embed_clip_frames, frame_matrices
+from acom.io import write_flac
+from acom.models.mfcc import MFCCStats
+from acom.sed.heads import HeadConfig
+from acom.sed.protocol import (
+    SED_METRICS,
+    clip_targets,
+    cross_validate_sed,
+    pool_factor,
+    pool_frames,
+    soundscape_files,
+    summarize_sed,
+)
+
+SR = 16000
+CLASSES = ["Beep", "Hiss"]
+
+
+def write_desed_folder(root, n_folds=3, per_fold=6, seed=0):
+    """Soundscapes of 6 s: quiet noise, with 1 kHz beeps (Beep) and high-passed noise bursts (Hiss)
+    at known times; one DESED-format (audio folder, TSV) pair per fold."""
+    rng = np.random.default_rng(seed)
+    folds = {}
+    t = np.arange(6 * SR) / SR
+    for fold in range(1, n_folds + 1):
+        audio, tsv = root / "audio" / f"fold{fold}", root / "metadata" / f"fold{fold}.tsv"
+        audio.mkdir(parents=True)
+        tsv.parent.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for i in range(per_fold):
+            name = f"f{fold}_{i}.flac"
+            wave = 0.002 * rng.standard_normal(t.size)
+            for label in CLASSES:
+                onset = round(float(rng.uniform(0.2, 3.5)), 3)
+                offset = round(onset + float(rng.uniform(1.0, 2.0)), 3)
+                span = (t >= onset) & (t < offset)
+                if label == "Beep":
+                    wave[span] += 0.3 * np.sin(2 * np.pi * 1000 * t[span])
+                else:
+                    wave[span] += 0.2 * np.diff(rng.standard_normal(span.sum() + 1))
+                rows.append(f"{name}\t{onset}\t{offset}\t{label}")
+            write_flac(audio / name, wave.astype(np.float32), SR)
+        tsv.write_text("filename\tonset\toffset\tevent_label\n" + "\n".join(rows) + "\n")
+        folds[fold] = (audio, tsv)
+    return folds
+
+
+@pytest.fixture(scope="module")
+def desed_folder(tmp_path_factory):
+    folds = write_desed_folder(tmp_path_factory.mktemp("desed"))
+    manifest, labels = build_desed_manifest(folds, classes=CLASSES)
+    model = MFCCStats(sample_rate=SR, n_mfcc=20, hop_length=512)
+    clips = manifest.assign(path=manifest["source_path"])
+    frames = {}
+    for fold in (1, 2, 3):
+        table, hop = embed_clip_frames(model, clips[clips["fold"] == fold], batch_size=4)
+        frames[fold] = table
+    return manifest, labels, frames, hop
+
+
+def test_frame_tables_and_targets_line_up(desed_folder):
+    manifest, labels, frames, hop = desed_folder
+    assert hop == pytest.approx(512 / SR)
+    table = frames[1]
+    assert table["clip_id"].tolist() == sorted(manifest.loc[manifest["fold"] == 1, "clip_id"])
+    matrices = frame_matrices(table)
+    assert all(m.shape == (n, 40) for m, n in zip(matrices, table["n_frames"], strict=True))
+    targets = clip_targets(table["clip_id"], table["n_frames"], labels, soundscape_files(manifest), hop_seconds=hop,
+                           classes=CLASSES)
+    first = labels[labels["clip_id"] == table["clip_id"].iloc[0]].set_index("event_label")
+    centres = (np.arange(targets[0].shape[0]) + 0.5) * hop
+    for c, label in enumerate(CLASSES):
+        expected = (centres >= first.loc[label, "onset"]) & (centres < first.loc[label, "offset"])
+        np.testing.assert_array_equal(targets[0][:, c], expected.astype(np.float32))
+
+
+@pytest.mark.parametrize("head_type", ["linear", "gru"])
+def test_desed_folder_scores_end_to_end(desed_folder, head_type):
+    manifest, labels, frames, hop = desed_folder
+    head = HeadConfig(type=head_type, hidden=16, epochs=60, learning_rate=0.01, batch_size=4)
+    events, metrics = cross_validate_sed(
+        frames, frames, labels, soundscape_files(manifest), hop_seconds=hop, classes=CLASSES, head=head,
+        thresholds=0.5, median_filter_s=0.2, seed=0, min_hop_s=0.1,
+        scoring={"segment_seconds": 1.0, "t_collar": 0.2, "percentage_of_length": 0.2})
+    assert metrics["fold"].tolist() == [1, 2, 3] and metrics["n_clips"].tolist() == [6, 6, 6]
+    assert list(events.columns) == ["filename", "onset", "offset", "event_label"]
+    assert set(events["filename"]) <= {f"{c}.flac" for c in manifest["clip_id"]}
+    # A beep and a hiss over quiet noise: both heads find the segments and most event boundaries.
+    assert metrics["segment_f1_micro"].min() > 0.9, metrics
+    assert metrics["segment_er_micro"].max() < 0.2, metrics
+    assert metrics["event_f1_micro"].mean() > 0.6, metrics
+
+
+def test_same_seed_same_events(desed_folder):
+    manifest, labels, frames, hop = desed_folder
+    kwargs = {"hop_seconds": hop, "classes": CLASSES, "head": HeadConfig(type="linear", epochs=10),
+              "thresholds": 0.5, "median_filter_s": 0.2, "scoring": {}}
+    first = cross_validate_sed(frames, frames, labels, soundscape_files(manifest), seed=3, **kwargs)
+    second = cross_validate_sed(frames, frames, labels, soundscape_files(manifest), seed=3, **kwargs)
+    pd.testing.assert_frame_equal(first[0], second[0])
+    pd.testing.assert_frame_equal(first[1], second[1])
+
+
+def test_pooling_averages_groups_of_frames():
+    frames = np.arange(14, dtype=np.float32).reshape(7, 2)  # rows (0,1), (2,3), ... (12,13)
+    np.testing.assert_array_equal(pool_frames(frames, 3), [[2, 3], [8, 9], [12, 13]])
+    assert pool_frames(frames, 1) is frames
+    assert pool_factor(0.016, 0.064) == 4 and pool_factor(0.016, 0.07) == 5
+    assert pool_factor(0.32, 0.064) == 1 and pool_factor(0.016, None) == 1
+
+
+def test_summarize_sed_means_and_stds():
+    rows = []
+    for codec, base in (("none", 0.8), ("opus_6", 0.5)):
+        for fold, delta in zip((1, 2, 3), (-0.1, 0.0, 0.1), strict=True):
+            rows.append({"model": "m", "filter": "none", "codec": codec, "nominal_kbps": 6.0, "train_condition": "clean",
+                         "fold": fold, "n_clips": 10, "actual_kbps": 5.0 + fold,
+                         **{metric: base + delta for metric in SED_METRICS}})
+    summary = summarize_sed(pd.DataFrame(rows)).set_index("codec")
+    assert summary.loc["none", "segment_f1_micro"] == pytest.approx(0.8)
+    assert summary.loc["opus_6", "event_f1_micro_std"] == pytest.approx(0.1)  # std of (-0.1, 0, 0.1), ddof 1
+    assert summary.loc["opus_6", "actual_kbps"] == pytest.approx(7.0)
+    assert summary.loc["none", "n_clips"] == 30 and summary.loc["none", "n_folds"] == 3

@@ -1,0 +1,128 @@
+"""The SED branch end to end: soundscapes synthesised from the synthetic ESC-50 corpus, resampled and
+coded by the shared stages, MFCC frame embeddings, per-fold heads, sed_eval metrics, the summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sed_eval
+import soundfile as sf
+
+from acom.sed.protocol import SED_METRICS
+from tests.helpers import REPO
+from tests.workflow.helpers import planned_jobs, snakemake
+
+pytestmark = pytest.mark.workflow
+
+CONFIGS = [REPO / "configs" / "synthetic.yaml", REPO / "configs" / "sed.yaml"]
+CLASSES = ["Chirp", "Clicks", "Tone"]
+
+
+@pytest.fixture(scope="module")
+def sed_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("sed")
+    snakemake(workdir, "results/desed_summary.csv", configfiles=CONFIGS)
+    return workdir
+
+
+def test_synthesised_soundscapes_are_a_desed_folder(sed_run):
+    root = sed_run / "resources" / "desed_synthetic"
+    for fold in (1, 2, 3):
+        files = sorted((root / "audio" / f"fold{fold}").glob("*.flac"))
+        assert [f.name for f in files] == [f"fold{fold}_{i:04d}.flac" for i in range(12)]
+        info = sf.info(str(files[0]))
+        assert (info.samplerate, info.frames, info.channels) == (16000, 160000, 1)
+        tsv = pd.read_csv(root / "metadata" / f"fold{fold}.tsv", sep="\t")
+        assert list(tsv.columns) == ["filename", "onset", "offset", "event_label"]
+        assert set(tsv["event_label"]) <= set(CLASSES)
+        assert tsv.groupby("filename").size().between(1, 3).all()
+    labels = pd.read_parquet(sed_run / "results" / "desed" / "labels.parquet")
+    manifest = pd.read_parquet(sed_run / "results" / "desed" / "manifest.parquet")
+    assert len(manifest) == 36 and manifest.groupby("fold").size().tolist() == [12, 12, 12]
+    assert set(labels["clip_id"]) <= set(manifest["clip_id"])
+
+
+def test_soundscapes_go_through_the_shared_codec_stage(sed_run):
+    resampled = pd.read_parquet(sed_run / "results" / "desed" / "resampled" / "sr16000" / "fold1.parquet")
+    coded = pd.read_parquet(sed_run / "results" / "desed" / "coded" / "none" / "opus_16" / "fold1.parquet")
+    assert coded["clip_id"].tolist() == resampled["clip_id"].tolist()
+    # Decodes are aligned to the input: same length, and close to it sample by sample.
+    ref, _ = sf.read(sed_run / resampled["path"].iloc[0], dtype="float32")
+    dec, _ = sf.read(sed_run / coded["path"].iloc[0], dtype="float32")
+    assert dec.shape == ref.shape
+    snr = 10 * np.log10(np.sum(ref**2) / np.sum((ref - dec) ** 2))
+    assert snr > 5.0
+    assert 8.0 < coded["actual_kbps"].mean() < 20.0
+
+
+def test_sed_summary_rows_and_learning(sed_run):
+    summary = pd.read_csv(sed_run / "results" / "desed_summary.csv")
+    assert summary[["model", "filter", "codec", "train_condition"]].values.tolist() == [
+        ["mfcc", "none", "none", "clean"], ["mfcc", "none", "opus_16", "clean"]]
+    assert (summary["n_folds"] == 3).all() and (summary["n_clips"] == 36).all()
+    assert summary["nominal_kbps"].tolist() == [256.0, 16.0]
+    for metric in SED_METRICS:
+        assert summary[metric].between(0, 2).all() and f"{metric}_std" in summary.columns
+    clean = summary.iloc[0]
+    # Three classes that MFCCs tell apart easily: the head learns them.
+    assert clean["segment_f1_micro"] > 0.6, clean
+    assert clean["segment_er_micro"] < 0.5, clean
+
+
+def test_sed_summary_equals_aggregation_of_per_fold_table(sed_run):
+    per_fold = pd.read_csv(sed_run / "results" / "desed_per_fold.csv")
+    summary = pd.read_csv(sed_run / "results" / "desed_summary.csv").set_index("codec")
+    for codec, rows in per_fold.groupby("codec"):
+        for metric in ["actual_kbps", *SED_METRICS]:
+            assert summary.loc[codec, metric] == pytest.approx(rows[metric].mean(), abs=1e-12)
+            assert summary.loc[codec, f"{metric}_std"] == pytest.approx(rows[metric].std(ddof=1), abs=1e-12)
+
+
+def test_per_fold_metrics_match_sed_eval_run_on_the_written_event_lists(sed_run):
+    """Re-score fold 2 of the clean condition from the event TSV and the labels, with sed_eval
+    directly: an independent computation of the per-fold table's numbers."""
+    events = pd.read_csv(sed_run / "results" / "desed" / "events" / "mfcc" / "clean" / "none" / "none.tsv", sep="\t")
+    labels = pd.read_parquet(sed_run / "results" / "desed" / "labels.parquet")
+    manifest = pd.read_parquet(sed_run / "results" / "desed" / "manifest.parquet")
+    names = sorted(f"{clip}.flac" for clip in manifest.loc[manifest["fold"] == 2, "clip_id"])
+    segment = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=CLASSES, time_resolution=1.0)
+    event = sed_eval.sound_event.EventBasedMetrics(event_label_list=CLASSES, t_collar=0.2, percentage_of_length=0.2)
+
+    def event_list(table, name):
+        return [{"filename": name, "event_label": r.event_label, "onset": float(r.onset), "offset": float(r.offset)}
+                for r in table[table["filename"] == name].itertuples()]
+
+    for name in names:
+        ref, est = event_list(labels, name), event_list(events, name)
+        segment.evaluate(reference_event_list=ref, estimated_event_list=est, evaluated_length_seconds=10.0)
+        event.evaluate(reference_event_list=ref, estimated_event_list=est)
+    per_fold = pd.read_csv(sed_run / "results" / "desed_per_fold.csv")
+    row = per_fold[(per_fold["codec"] == "none") & (per_fold["fold"] == 2)].iloc[0]
+    seg, evt = segment.results_overall_metrics(), event.results_overall_metrics()
+    assert row["segment_f1_micro"] == pytest.approx(seg["f_measure"]["f_measure"], abs=1e-9)
+    assert row["segment_er_micro"] == pytest.approx(seg["error_rate"]["error_rate"], abs=1e-9)
+    assert row["event_f1_micro"] == pytest.approx(evt["f_measure"]["f_measure"], abs=1e-9)
+    assert row["n_clips"] == 12
+
+
+def test_sed_second_run_has_nothing_to_do(sed_run):
+    assert planned_jobs(snakemake(sed_run, "-n", "results/desed_summary.csv", configfiles=CONFIGS)) == {}
+
+
+def test_filters_apply_to_soundscapes_through_the_shared_filter_rule(tmp_path):
+    """sed.filters plans filter_fold jobs on the soundscapes (the ESC-50 rule, dataset desed), and
+    codes and embeds the filtered audio; oracle_roi is refused (its masks are ESC-50 clips')."""
+    overlay = tmp_path / "filters.yaml"
+    overlay.write_text("sed:\n  filters: [lowpass_4000]\n")
+    result = snakemake(tmp_path, "-n", "results/desed_summary.csv", configfiles=[*CONFIGS, overlay])
+    jobs = planned_jobs(result)
+    text = result.stdout + result.stderr
+    assert jobs["filter_fold"] == 3  # 3 folds at the 16 kHz of MFCC and Opus
+    assert "results/desed/filtered/lowpass_4000/sr16000/fold1.parquet" in text
+    assert "results/desed/coded/lowpass_4000/opus_16/fold1.parquet" in text
+    assert jobs["detect_events"] == 4  # (none, lowpass_4000) x (none, opus_16), clean
+    overlay.write_text("sed:\n  filters: [oracle_roi]\n")
+    refused = snakemake(tmp_path, "-n", "results/desed_summary.csv", configfiles=[*CONFIGS, overlay], check=False)
+    assert refused.returncode != 0
+    assert "sed.filters: 'oracle_roi' is an oracle_roi filter" in refused.stdout + refused.stderr
