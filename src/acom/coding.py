@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
 
 from acom.batching import equal_length_batches
 from acom.conditions import codec_family
@@ -31,14 +33,16 @@ def _read_fold(clips: pd.DataFrame) -> tuple[list, list[np.ndarray]]:
 
 
 def code_fold(clips: pd.DataFrame, codec, *, condition: str, nominal_kbps: float,
-              out_dir: str | os.PathLike, batch_size: int = 16) -> pd.DataFrame:
+              out_dir: str | os.PathLike, batch_size: int = 16, workers: int = 1) -> pd.DataFrame:
     """Code every clip listed in ``clips`` (a fold manifest at the codec's rate: clip_id, fold,
     target, category, path, sample_rate) with ``codec`` (see :func:`acom.codecs.build_codec`).
 
     Writes ``<clip><ext>`` (the bitstream) and ``<clip>.flac`` (the decode) into ``out_dir`` and
     returns the codec manifest: bytes spent (payload and file), the bitrate actually spent
     (``actual_kbps`` = payload bits / duration; ``container_kbps`` the same with container overhead),
-    the decode's length and its SI-SNR and log-mel distance to the input.
+    the decode's length and its SI-SNR and log-mel distance to the input. Clips go to the codec in
+    batches of equal length (``batch_size``); with ``workers`` > 1 the batches are coded on a thread
+    pool, for codecs whose library releases the GIL (each clip's result does not depend on it).
     """
     wrong_rate = clips[clips["sample_rate"] != codec.sample_rate]
     if len(wrong_rate):
@@ -47,37 +51,51 @@ def code_fold(clips: pd.DataFrame, codec, *, condition: str, nominal_kbps: float
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     mel_distance = MelDistance(codec.sample_rate)
-    records, waves = _read_fold(clips)
-    rows = []
-    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
-        coded = codec.code_batch([waves[i] for i in batch],
-                                 [out_dir / f"{records[i].clip_id}{codec.extension}" for i in batch])
-        for i, result in zip(batch, coded):
-            rec, reference = records[i], waves[i]
-            if result.decoded.shape != reference.shape:
-                raise RuntimeError(f"{rec.path}: decode has {result.decoded.shape[0]} samples, "
-                                   f"input {reference.shape[0]}: the codec did not trim its delay")
-            decoded_path = out_dir / f"{rec.clip_id}.flac"
-            write_flac(decoded_path, result.decoded, codec.sample_rate)
-            duration = reference.shape[0] / codec.sample_rate
-            rows.append({
-                "clip_id": rec.clip_id, "fold": int(rec.fold), "target": int(rec.target),
-                "category": rec.category, "codec": condition, "nominal_kbps": float(nominal_kbps),
-                "payload_bytes": int(result.payload_bytes), "file_bytes": int(result.file_bytes),
-                "duration_s": duration,
-                "actual_kbps": result.payload_bytes * 8 / duration / 1000,
-                "container_kbps": result.file_bytes * 8 / duration / 1000,
-                "decode_length": int(result.decoded.shape[0]),
-                "si_snr_db": si_snr(reference, result.decoded),
-                "mel_distance": mel_distance(reference, result.decoded),
-                "path": str(decoded_path),
-                "bitstream_path": str(out_dir / f"{rec.clip_id}{codec.extension}"),
-                "sample_rate": int(codec.sample_rate),
-            })
+    records = list(clips.sort_values("clip_id").itertuples(index=False))
+
+    def code_batch(batch: list[int]) -> list[dict]:
+        waves = [read_audio(records[i].path)[0] for i in batch]
+        coded = codec.code_batch(waves, [out_dir / f"{records[i].clip_id}{codec.extension}" for i in batch])
+        return [_coded_row(records[i], reference, result, out_dir=out_dir, codec=codec, condition=condition,
+                           nominal_kbps=nominal_kbps, mel_distance=mel_distance)
+                for i, reference, result in zip(batch, waves, coded, strict=True)]
+
+    lengths = [int(rec.frames) if hasattr(rec, "frames") else sf.info(rec.path).frames for rec in records]
+    batches = list(equal_length_batches(lengths, batch_size))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            rows = [row for batch_rows in pool.map(code_batch, batches) for row in batch_rows]
+    else:
+        rows = [row for batch in batches for row in code_batch(batch)]
     table = pd.DataFrame(rows, columns=CODED_COLUMNS).sort_values("clip_id").reset_index(drop=True)
     log.info("%s: %d clips, mean %.2f kbps (nominal %g)", condition, len(table), table["actual_kbps"].mean(),
              nominal_kbps)
     return table
+
+
+def _coded_row(rec, reference: np.ndarray, result, *, out_dir: Path, codec, condition: str, nominal_kbps: float,
+               mel_distance: MelDistance) -> dict:
+    """Check one clip's decode, write it as FLAC and measure it: its row of the codec manifest."""
+    if result.decoded.shape != reference.shape:
+        raise RuntimeError(f"{rec.path}: decode has {result.decoded.shape[0]} samples, "
+                           f"input {reference.shape[0]}: the codec did not trim its delay")
+    decoded_path = out_dir / f"{rec.clip_id}.flac"
+    write_flac(decoded_path, result.decoded, codec.sample_rate)
+    duration = reference.shape[0] / codec.sample_rate
+    return {
+        "clip_id": rec.clip_id, "fold": int(rec.fold), "target": int(rec.target),
+        "category": rec.category, "codec": condition, "nominal_kbps": float(nominal_kbps),
+        "payload_bytes": int(result.payload_bytes), "file_bytes": int(result.file_bytes),
+        "duration_s": duration,
+        "actual_kbps": result.payload_bytes * 8 / duration / 1000,
+        "container_kbps": result.file_bytes * 8 / duration / 1000,
+        "decode_length": int(result.decoded.shape[0]),
+        "si_snr_db": si_snr(reference, result.decoded),
+        "mel_distance": mel_distance(reference, result.decoded),
+        "path": str(decoded_path),
+        "bitstream_path": str(out_dir / f"{rec.clip_id}{codec.extension}"),
+        "sample_rate": int(codec.sample_rate),
+    }
 
 
 MASKED_RATE_COLUMNS = ["clip_id", "fold", "axis", "percentage", "region_start", "region_end", "payload_bytes",

@@ -7,6 +7,7 @@ condition, model) and every classifier and protocol reads them from disk.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -42,17 +43,20 @@ def model_metadata(model: AudioModel, name: str, params: Mapping[str, Any]) -> d
             "embedding_dim": int(model.embedding_dim), **dict(getattr(model, "metadata", {}) or {})}
 
 
-def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_k: int = 5) -> pd.DataFrame:
+def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_k: int = 5,
+                workers: int = 1) -> pd.DataFrame:
     """Embed every clip listed in ``clips`` (a fold manifest: clip_id, fold, target, category, path)
     with ``model``.
 
-    Clips are read once and resampled to the model's rate where they are not at it already (a
-    decode at a codec's rate, say), grouped by length (so no padding changes what the model hears)
-    and sent through the model in batches of ``batch_size``. Returns one row per clip, in the input
-    order, with the embedding, the class probabilities and the ``top_k`` labels when the model has a
-    head.
+    Clips are read once, grouped by rate and length (so no padding changes what the model hears),
+    resampled a batch at a time to the model's rate where they are not at it already (a decode at a
+    codec's rate, say) and sent through the model in batches of ``batch_size`` (``workers`` batches
+    at once, for models that compute a batch on one core: see :func:`per_clip_outputs`). Returns one
+    row per clip, in the input order, with the embedding, the class probabilities and the ``top_k``
+    labels when the model has a head.
     """
-    outputs = per_clip_outputs(model.embed, read_at_model_rate(model, clips["path"]), batch_size)
+    outputs = per_clip_outputs(model, model.embed, read_clips(clips["path"], workers=workers), batch_size,
+                               workers=workers)
     embeddings = [out.embeddings[j].astype(np.float32) for out, j in outputs]
     probabilities = [None if out.probabilities is None else out.probabilities[j].astype(np.float32)
                      for out, j in outputs]
@@ -65,19 +69,39 @@ def embed_clips(model: AudioModel, clips: pd.DataFrame, *, batch_size: int, top_
     return table[EMBEDDING_COLUMNS]
 
 
-def read_at_model_rate(model: AudioModel, paths) -> list[np.ndarray]:
-    """Each file in ``paths`` read once and resampled to the model's rate where it is not at it
-    already (a decode at a codec's rate, say)."""
+def read_clips(paths, *, workers: int = 1) -> list[tuple[np.ndarray, int]]:
+    """(samples, rate) of each file in ``paths``, read once, ``workers`` files at once (decoding
+    releases the GIL)."""
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(read_audio, paths))
+    return [read_audio(path) for path in paths]
+
+
+def per_clip_outputs(model: AudioModel, forward, clips: Sequence[tuple[np.ndarray, int]], batch_size: int, *,
+                     workers: int = 1) -> list[tuple[Any, int]]:
+    """``forward`` (``model.embed`` or ``model.frame_embed``) run on ``clips`` ((samples, rate) pairs)
+    grouped by rate and length (so no padding changes what the model hears), ``batch_size`` at a time,
+    each batch resampled to the model's rate just before it goes in (a fold's clips are not all held
+    at the model's rate at once); for each clip, in input order, (its batch's output, its row).
+
+    ``workers`` > 1 runs that many batches at once on a thread pool: for models that compute on one
+    core and release the GIL (MFCC's numpy). A batch's output does not depend on it."""
     to_model_rate = ClipResampler(model.sample_rate)
-    return [to_model_rate(*read_audio(path)) for path in paths]
+    keys = [(int(rate), int(wave.shape[0])) for wave, rate in clips]
+    order = {key: i for i, key in enumerate(sorted(set(keys)))}
+    batches = list(equal_length_batches([order[key] for key in keys], batch_size))
 
+    def run(batch: list[int]):
+        return forward(to_model_rate(np.stack([clips[i][0] for i in batch]), keys[batch[0]][0]))
 
-def per_clip_outputs(forward, waves: Sequence[np.ndarray], batch_size: int) -> list[tuple[Any, int]]:
-    """``forward`` run on ``waves`` grouped by length (so no padding changes what the model
-    hears), ``batch_size`` at a time; for each clip, in input order, (its batch's output, its row)."""
-    outputs: list[tuple[Any, int] | None] = [None] * len(waves)
-    for batch in equal_length_batches([wave.shape[0] for wave in waves], batch_size):
-        out = forward(np.stack([waves[i] for i in batch]))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(run, batches))
+    else:
+        results = [run(batch) for batch in batches]
+    outputs: list[tuple[Any, int] | None] = [None] * len(clips)
+    for batch, out in zip(batches, results, strict=True):
         for j, i in enumerate(batch):
             outputs[i] = (out, j)
     return outputs
@@ -125,7 +149,8 @@ def embedding_matrix(table: pd.DataFrame) -> np.ndarray:
 FRAME_COLUMNS = ["clip_id", "fold", "n_frames", "embedding"]
 
 
-def embed_clip_frames(model: AudioModel, clips: pd.DataFrame, *, batch_size: int) -> tuple[pd.DataFrame, float]:
+def embed_clip_frames(model: AudioModel, clips: pd.DataFrame, *, batch_size: int,
+                      workers: int = 1) -> tuple[pd.DataFrame, float]:
     """Frame embeddings (the model's ``frame_embed``) of every clip in ``clips`` (a fold manifest),
     read and resampled as :func:`embed_clips` does, batched by equal length.
 
@@ -135,7 +160,8 @@ def embed_clip_frames(model: AudioModel, clips: pd.DataFrame, *, batch_size: int
     """
     if not hasattr(model, "frame_embed"):
         raise ValueError(f"{type(model).__name__} has no frame embeddings (frame_embed); it cannot feed the SED head")
-    outputs = per_clip_outputs(model.frame_embed, read_at_model_rate(model, clips["path"]), batch_size)
+    outputs = per_clip_outputs(model, model.frame_embed, read_clips(clips["path"], workers=workers), batch_size,
+                               workers=workers)
     frames = [np.asarray(out.embeddings[j], dtype=np.float32) for out, j in outputs]
     table = clips[["clip_id", "fold"]].reset_index(drop=True).copy()
     table["n_frames"] = [int(f.shape[0]) for f in frames]

@@ -93,3 +93,37 @@ def test_equal_length_batches_group_by_length_and_keep_order():
     assert list(equal_length_batches(lengths, 2)) == [[1, 4], [0, 2], [3], [5]]
     assert list(equal_length_batches(lengths)) == [[1, 4], [0, 2, 3], [5]]
     assert list(equal_length_batches([], 4)) == []
+
+
+def test_coding_clips_on_a_thread_pool_gives_the_same_table(tmp_path):
+    clips = _fold(tmp_path)
+    codec = build_codec({"type": "opus", "bitrates_kbps": [12]}, 12, cache_dir=tmp_path)
+    one = code_fold(clips, codec, condition="opus_12", nominal_kbps=12, out_dir=tmp_path / "one", batch_size=1)
+    two = code_fold(clips, codec, condition="opus_12", nominal_kbps=12, out_dir=tmp_path / "two", batch_size=1,
+                    workers=2)
+    columns = [c for c in one.columns if c not in ("path", "bitstream_path")]
+    pd.testing.assert_frame_equal(one[columns], two[columns])
+    for rec in one.itertuples():
+        assert (tmp_path / "one" / f"{rec.clip_id}.opus").read_bytes() == (tmp_path / "two" / f"{rec.clip_id}.opus").read_bytes()
+
+
+def test_an_opus_job_never_loads_torch(tmp_path):
+    """What an Opus code_fold job imports and runs, in a fresh interpreter: no torch (1.4 GB) in it."""
+    import subprocess
+    import sys
+
+    clips = _fold(tmp_path)
+    clips.to_parquet(tmp_path / "clips.parquet")
+    code = ("import sys, pandas as pd\n"
+            "from acom.codecs import CODECS, build_codec\n"
+            "from acom.coding import code_fold\n"
+            "from acom.io import write_parquet\n"
+            "codec = build_codec({'type': 'opus', 'bitrates_kbps': [12]}, 12, cache_dir='.')\n"
+            f"table = code_fold(pd.read_parquet({str(tmp_path / 'clips.parquet')!r}), codec, condition='opus_12', "
+            f"nominal_kbps=12, out_dir={str(tmp_path / 'out')!r}, workers=2)\n"
+            f"write_parquet(table, {str(tmp_path / 'out.parquet')!r})\n"
+            "assert CODECS['opus'].clip_threads\n"
+            "print('torch' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"

@@ -37,3 +37,19 @@ def test_mel_distance_orders_distortions():
     assert 0 < slight < heavy
     # Halving the amplitude shifts every log10 mel bin by log10(0.25) where the signal dominates the floor.
     assert mel(x, 0.5 * x) == pytest.approx(np.log10(4), rel=0.02)
+
+
+@pytest.mark.parametrize("rate", [16000, 24000, 48000])
+def test_log_mel_equals_torchaudios_mel_spectrogram(rate):
+    """The numpy spectrogram is torchaudio's MelSpectrogram (the codec stage must not load torch)."""
+    import torch
+    import torchaudio
+
+    rng = np.random.default_rng(rate)
+    x = (0.2 * rng.standard_normal(rate // 2)).astype(np.float32)
+    mel = MelDistance(rate)
+    win = round(0.025 * rate)
+    reference = torchaudio.transforms.MelSpectrogram(sample_rate=rate, n_fft=1 << (win - 1).bit_length(),
+                                                     win_length=win, hop_length=round(0.010 * rate), n_mels=64,
+                                                     power=2.0)(torch.from_numpy(x))
+    np.testing.assert_allclose(mel.log_mel(x), torch.log10(reference + 1e-5).numpy().T, atol=2e-5)

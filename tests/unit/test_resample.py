@@ -52,3 +52,31 @@ def test_resample_fold_writes_playable_flac_per_clip(tmp_path):
         assert (info.format, info.subtype, info.samplerate, info.frames) == ("FLAC", "PCM_16", 16000, 16000)
         assert rec.frames == 16000
     assert not list((tmp_path / "out").glob("*.part"))  # no temporary files left behind
+
+
+@pytest.mark.parametrize("source, target", [(16000, 32000), (16000, 24000), (8000, 16000), (12000, 48000)])
+def test_whole_multiple_upsampling_equals_torchaudios_resample(source, target):
+    """The matrix-product path for whole-multiple rates gives torchaudio's Resample output (what every
+    other ratio still calls), for one clip and for a batch."""
+    import torch
+    import torchaudio
+
+    x = np.random.default_rng(source + target).standard_normal((3, source)).astype(np.float32)
+    reference = torchaudio.transforms.Resample(source, target)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ClipResampler(target)(x, source), reference, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ClipResampler(target)(x[1], source), reference[1], rtol=0, atol=1e-6)
+
+
+def test_a_16_bit_flac_at_the_target_rate_is_copied_with_its_samples(tmp_path):
+    rng = np.random.default_rng(1)
+    samples = (0.2 * rng.standard_normal(16000)).astype(np.float32)
+    flac, wav = tmp_path / "1-1-A-0.flac", tmp_path / "1-2-A-0.wav"
+    sf.write(str(flac), samples, 16000, subtype="PCM_16")
+    sf.write(str(wav), samples, 16000, subtype="PCM_16")
+    rows = [{"clip_id": p.stem, "fold": 1, "target": 0, "category": "noise", "source_path": str(p),
+             "sample_rate": 16000, "frames": 16000} for p in (flac, wav)]
+    out = resample_fold(pd.DataFrame(rows), 1, 16000, tmp_path / "out").set_index("clip_id")
+    assert (tmp_path / "out" / "1-1-A-0.flac").read_bytes() == flac.read_bytes()  # copied
+    for clip_id, source in (("1-1-A-0", flac), ("1-2-A-0", wav)):  # copied, or decoded and written
+        np.testing.assert_array_equal(sf.read(out.loc[clip_id, "path"])[0], sf.read(str(source))[0])
+        assert out.loc[clip_id, "frames"] == 16000

@@ -32,8 +32,8 @@ KILL_POINTS = [
     "results/logs/make_synthetic_esc50.log",
     "results/logs/resample_fold/esc50/sr16000/fold2.log",
     "results/logs/code_fold/esc50/none/opus_16/fold1.log",
-    "results/logs/embed_fold/mfcc/none/opus_16/fold3.log",
-    "results/logs/classify/mfcc/logreg/matched/none/opus_16.log",
+    "results/logs/embed/mfcc/none/opus_16.log",
+    "results/logs/classify_matched/mfcc/logreg/none/opus_16.log",
     "results/logs/summarize_esc50.log",
 ]
 
@@ -106,6 +106,7 @@ def test_configure_torch_sets_threads_and_deterministic_kernels():
         configure_torch(1)
         assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()
         assert torch.is_deterministic_algorithms_warn_only_enabled()
+        assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
@@ -126,12 +127,12 @@ def test_keep_audio_false_deletes_decoded_audio_and_later_reruns_still_work(kill
     stronger = tmp_path / "c10.yaml"
     stronger.write_text(yaml.safe_dump({"classifiers": {"logreg": {"type": "logreg", "C": 10.0}}}))
     jobs = planned_jobs(snakemake(workdir, "-n", *SMALL_TARGETS, configfiles=[*configs, stronger]))
-    assert set(jobs) == {"classify", "summarize_esc50", "compare_conditions"}, jobs
+    assert set(jobs) == {"classify_reference", "classify_matched", "summarize_esc50", "compare_conditions"}, jobs
     # ... and one that does (a changed embedding) gets its audio back first.
     mfcc13 = tmp_path / "mfcc13.yaml"
     mfcc13.write_text(yaml.safe_dump({"models": {"mfcc": {"type": "mfcc", "n_mfcc": 13}}}))
     jobs = planned_jobs(snakemake(workdir, "-n", *SMALL_TARGETS, configfiles=[*configs, mfcc13]))
-    assert jobs["resample_fold"] == 3 and jobs["code_fold"] == 3 and jobs["embed_fold"] == 6, jobs
+    assert jobs["resample_fold"] == 3 and jobs["code_fold"] == 3 and jobs["embed"] == 2, jobs
 
 
 def test_on_bad_clip_skip_lists_the_bad_clips_and_the_summary_counts_the_rest(tmp_path):

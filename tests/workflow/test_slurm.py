@@ -48,13 +48,14 @@ def test_jobs_went_through_sbatch_grouped_and_none_left_queued(slurm_run):
     workdir, result, seconds, queued = slurm_run
     log = result.stdout + result.stderr
     submitted = [line for line in log.splitlines() if "has been submitted with SLURM jobid" in line]
-    # Every compute job is an sbatch job: 3 resample, 3 Opus, 6 MFCC
-    # folds, and one group job holding the 4 classifications; corpus, ingest and summaries are local.
-    assert len(submitted) == 13, "\n".join(submitted)
+    # Every compute job is an sbatch job: 3 resample and 3 Opus folds, 2 MFCC embeddings (every fold of a
+    # condition in one job), and one group job holding the 2 classification jobs (the reference and the
+    # matched one); corpus, ingest and summaries are local.
+    assert len(submitted) == 9, "\n".join(submitted)
     assert sum("group_classify" in line for line in submitted) == 1
     assert not any("rule_summarize" in line or "rule_compare" in line for line in submitted)
     # Each job wrote its own log from its SLURM job; nothing is left in the queue.
-    assert len(list((workdir / "results" / "logs" / "embed_fold").rglob("*.log"))) == 6
+    assert len(list((workdir / "results" / "logs" / "embed").rglob("*.log"))) == 2
     assert queued.strip() == ""
     print(f"SLURM run: {len(submitted)} sbatch jobs in {seconds:.0f} s")
 

@@ -1,19 +1,21 @@
-# Embed: one job per (model, condition, fold); the model is loaded once per job and fed in batches.
+# Embed: one job per (model, condition) over every fold (one table per fold): the model is loaded
+# once per job and fed in batches, and a job's start-up is paid once for all its clips.
 
 
 include: "embed_functions.smk"
 
 
-rule embed_fold:
+rule embed:
     input:
         unpack(embed_inputs),
     output:
-        embeddings=embeddings_path("{model}", "{filter}", "{codec}", "{fold}"),
+        embeddings=expand(embeddings_path("{model}", "{filter}", "{codec}", "{fold}"), fold=FOLDS, allow_missing=True),
     log:
-        "results/logs/embed_fold/{model}/{filter}/{codec}/fold{fold}.log",
+        "results/logs/embed/{model}/{filter}/{codec}.log",
     benchmark:
-        "results/benchmarks/embed_fold/{model}/{filter}/{codec}/fold{fold}.tsv"
+        "results/benchmarks/embed/{model}/{filter}/{codec}.tsv"
     params:
+        folds=FOLDS,
         # The model's whole config entry: changing it reruns this model's jobs and no others.
         model=lambda wildcards: model_params(wildcards.model),
         cache_dir="resources/models",
@@ -27,19 +29,21 @@ rule embed_fold:
     conda:
         ENV
     script:
-        "../scripts/embed_fold.py"
+        "../scripts/embed.py"
 
 
 rule embed_frames:
     input:
         unpack(frame_embed_inputs),
     output:
-        frames=frame_embeddings_path("{model}", "{filter}", "{codec}", "{fold}"),
+        frames=expand(frame_embeddings_path("{model}", "{filter}", "{codec}", "{fold}"), fold=DESED_FOLDS,
+                      allow_missing=True),
     log:
-        "results/logs/embed_frames/{model}/{filter}/{codec}/fold{fold}.log",
+        "results/logs/embed_frames/{model}/{filter}/{codec}.log",
     benchmark:
-        "results/benchmarks/embed_frames/{model}/{filter}/{codec}/fold{fold}.tsv"
+        "results/benchmarks/embed_frames/{model}/{filter}/{codec}.tsv"
     params:
+        folds=DESED_FOLDS,
         model=lambda wildcards: model_params(wildcards.model),
         cache_dir="resources/models",
     threads: threads_for("embed", 2)

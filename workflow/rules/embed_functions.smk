@@ -1,14 +1,22 @@
 # Embed: the input functions and settings of the rules in embed.smk.
 
 
+def fold_audio_inputs(dataset, folds, wildcards):
+    """Every fold's manifest and audio folder of one condition, at the model's rate (uncoded) or the
+    codec's (coded; the job resamples), and the model's files."""
+    rate = model_rate(wildcards.model)
+    inputs = {}
+    for fold in folds:
+        inputs[f"manifest{fold}"], inputs[f"audio{fold}"] = audio_paths(dataset, wildcards.filter, wildcards.codec, rate, fold)
+    return {**inputs, **model_file_inputs(wildcards)}
+
+
 def embed_inputs(wildcards):
-    manifest, audio = audio_paths("esc50", wildcards.filter, wildcards.codec, model_rate(wildcards.model), wildcards.fold)
-    return {"manifest": manifest, "audio": audio, **model_file_inputs(wildcards)}
+    return fold_audio_inputs("esc50", FOLDS, wildcards)
 
 
 def frame_embed_inputs(wildcards):
-    manifest, audio = audio_paths("desed", wildcards.filter, wildcards.codec, model_rate(wildcards.model), wildcards.fold)
-    return {"manifest": manifest, "audio": audio, **model_file_inputs(wildcards)}
+    return fold_audio_inputs("desed", DESED_FOLDS, wildcards)
 
 
 def model_resource(name, key, default):

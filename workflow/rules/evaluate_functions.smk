@@ -1,17 +1,34 @@
 # Evaluate: the input functions and settings of the rules in evaluate.smk.
 
+# What the classifiers fit on the reference (unprocessed) condition score: every condition under the
+# clean protocol, and the reference itself under the matched one (there both protocols train alike).
+REFERENCE_SCORED = [("clean", filter, codec) for filter, codec in CONDITIONS if "clean" in TRAIN_CONDITIONS]
+REFERENCE_SCORED += [("matched", *REFERENCE_CONDITION)] if "matched" in TRAIN_CONDITIONS else []
+
+
+def scored_by(wildcards):
+    """(protocol, filter, codec) of each condition the job's classifiers score."""
+    if getattr(wildcards, "filter", UNCODED) == UNCODED and getattr(wildcards, "codec", UNCODED) == UNCODED:
+        return REFERENCE_SCORED
+    return [("matched", wildcards.filter, wildcards.codec)]
+
 
 def classify_inputs(wildcards):
-    """Every fold's embeddings under the tested condition and the training condition, and the audio
-    manifests of the tested condition (their actual kbps)."""
-    model, filter, codec = wildcards.model, wildcards.filter, wildcards.codec
-    train_filter, train_codec = train_condition_of(wildcards)
-    rate = model_rate(model)
-    return {
-        **{f"test{fold}": embeddings_path(model, filter, codec, fold) for fold in FOLDS},
-        **{f"train{fold}": embeddings_path(model, train_filter, train_codec, fold) for fold in FOLDS},
-        **{f"audio{fold}": audio_paths("esc50", filter, codec, rate, fold)[0] for fold in FOLDS},
-    }
+    """Every fold's embeddings under the training condition (train<fold>) and under each scored
+    condition (test<i>_<fold>), and the scored conditions' audio manifests (their actual kbps)."""
+    model = wildcards.model
+    train_filter, train_codec = getattr(wildcards, "filter", UNCODED), getattr(wildcards, "codec", UNCODED)
+    inputs = {f"train{fold}": embeddings_path(model, train_filter, train_codec, fold) for fold in FOLDS}
+    for i, (protocol, filter, codec) in enumerate(scored_by(wildcards)):
+        for fold in FOLDS:
+            inputs[f"test{i}_{fold}"] = embeddings_path(model, filter, codec, fold)
+            inputs[f"audio{i}_{fold}"] = audio_paths("esc50", filter, codec, model_rate(model), fold)[0]
+    return inputs
+
+
+def scored_outputs(path, protocols_filters_codecs):
+    """`path` (predictions_path or metrics_path) of each scored condition, model and classifier wildcards kept."""
+    return [path("{model}", "{classifier}", *condition) for condition in protocols_filters_codecs]
 
 
 def summary_inputs():

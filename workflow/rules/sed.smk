@@ -52,6 +52,8 @@ rule summarize_desed:
         ),
     log:
         "results/logs/summarize_desed.log",
+    benchmark:
+        "results/benchmarks/summarize_desed.tsv"
     params:
         n_conditions=len(sed_summary_inputs()),
     threads: 1

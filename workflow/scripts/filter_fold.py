@@ -10,12 +10,12 @@ from acom.logs import log_to_file
 from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    configure_torch(snakemake.threads)
     params, rate = snakemake.params.filter, int(snakemake.wildcards.rate)
     embed = masks = None
     if "masks" in snakemake.input.keys():  # oracle_roi: the fold's best masks
         masks = pd.read_parquet(snakemake.input.masks)
     elif snakemake.params.model is not None:  # saliency scores from the model, loaded once
+        configure_torch(snakemake.threads)
         model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir,
                            name=snakemake.params.model_name)
         embed = waveform_embedder(model, rate, batch_size=snakemake.params.model.get("batch_size", 16))

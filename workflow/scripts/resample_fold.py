@@ -1,4 +1,5 @@
-"""Snakemake adapter: resample one fold to one rate (acom.resample)."""
+"""Snakemake adapter: resample one fold to one rate (acom.resample). torch, loaded only when a clip needs
+resampling, takes the job's threads from OMP_NUM_THREADS, which Snakemake sets."""
 
 import pandas as pd
 
@@ -6,10 +7,8 @@ from acom.conditions import pcm_kbps
 from acom.io import write_parquet
 from acom.logs import log_to_file
 from acom.resample import resample_fold
-from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
-    configure_torch(snakemake.threads)
     manifest = pd.read_parquet(snakemake.input.manifest)
     fold = resample_fold(manifest, snakemake.params.fold, snakemake.params.rate, snakemake.output.audio)
     # Uncoded audio: the bitrate spent is that of 16-bit PCM at this rate.

@@ -2,19 +2,19 @@
 
 Protocol: for each test fold k, a classifier is trained on the embeddings of every other fold and
 tested on fold k. Under the ``clean`` train condition the training folds are the uncoded, unfiltered
-clips; the test fold is the evaluated condition. The classifier is refit for every fold with a
-fixed seed, so the same embeddings always give the same tables.
+clips; the test fold is the evaluated condition. The classifier is fit for every fold with a fixed
+seed, so the same embeddings always give the same tables; the workflow fits the classifiers of one
+training condition once and scores every condition trained on it with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
-from sklearn.pipeline import Pipeline
 
 from acom.classification import build_classifier
 from acom.embed import embedding_matrix
@@ -33,8 +33,18 @@ def split_folds(folds: Sequence[int], test_fold: int) -> list[int]:
     return [f for f in sorted(folds) if f != test_fold]
 
 
+@dataclass
+class FoldClassifier:
+    """The fitted classifier that scores test fold ``fold``, and the clips it was trained on (every other
+    fold's: a test clip among them would be a leak)."""
+
+    fold: int
+    model: Any
+    train_clips: list[str]
+
+
 def fit_fold_classifier(train_tables: Mapping[int, pd.DataFrame], test_fold: int, classifier: Mapping[str, Any],
-                        *, seed: int) -> tuple[Pipeline, pd.DataFrame]:
+                        *, seed: int) -> tuple[Any, pd.DataFrame]:
     """The classifier for ``test_fold``, fit on the embeddings of every other fold of
     ``train_tables`` (fold -> embedding table; the test fold's own table may be absent); returns it
     with the training table."""
@@ -45,28 +55,37 @@ def fit_fold_classifier(train_tables: Mapping[int, pd.DataFrame], test_fold: int
     return model, train
 
 
-def evaluate_folds(
-    train_tables: Mapping[int, pd.DataFrame],
-    test_tables: Mapping[int, pd.DataFrame],
-    classifier: Mapping[str, Any],
-    *,
-    seed: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train on the other folds of ``train_tables``, test on each fold of ``test_tables``.
+def fit_fold_classifiers(train_tables: Mapping[int, pd.DataFrame], classifier: Mapping[str, Any], *, seed: int,
+                         folds: Sequence[int] | None = None) -> dict[int, FoldClassifier]:
+    """One classifier per test fold in ``folds`` (default: every fold of ``train_tables``), each fit on
+    the other folds' embeddings (:func:`fit_fold_classifier`)."""
+    classifiers = {}
+    for fold in sorted(train_tables if folds is None else folds):
+        model, train = fit_fold_classifier(train_tables, fold, classifier, seed=seed)
+        classifiers[fold] = FoldClassifier(fold=fold, model=model, train_clips=train["clip_id"].tolist())
+    return classifiers
 
-    Both map fold -> embedding table (clip_id, target, embedding, ...). Returns (predictions,
-    metrics): one row per test clip with the predicted target and class probabilities, and one row
-    per fold with accuracy, macro-F1 and the numbers of training and test clips.
+
+def predict_folds(classifiers: Mapping[int, FoldClassifier],
+                  test_tables: Mapping[int, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score each fold of ``test_tables`` (fold -> embedding table) with its fold's classifier.
+
+    Returns (predictions, metrics): one row per test clip with the predicted target and class
+    probabilities, and one row per fold with accuracy, macro-F1, the numbers of training and test
+    clips, per-class recall and the confusion matrix.
     """
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+
     predictions, metrics = [], []
     for test_fold in sorted(test_tables):
-        model, train = fit_fold_classifier(train_tables, test_fold, classifier, seed=seed)
-        test = test_tables[test_fold]
-        leaked = set(train["clip_id"]) & set(test["clip_id"])
+        if test_fold not in classifiers:
+            raise ValueError(f"no classifier for test fold {test_fold} (classifiers for folds {sorted(classifiers)})")
+        fitted, test = classifiers[test_fold], test_tables[test_fold]
+        leaked = set(fitted.train_clips) & set(test["clip_id"])
         if leaked:
             raise ValueError(f"fold {test_fold}: clips {sorted(leaked)[:5]} are in both training and test data")
-        proba = model.predict_proba(embedding_matrix(test))
-        classes = model.classes_
+        proba = fitted.model.predict_proba(embedding_matrix(test))
+        classes = fitted.model.classes_
         predicted = classes[np.argmax(proba, axis=1)]
         y = test["target"].to_numpy()
         predictions.append(pd.DataFrame({
@@ -82,7 +101,7 @@ def evaluate_folds(
             "fold": test_fold,
             "accuracy": float(accuracy_score(y, predicted)),
             "macro_f1": float(f1_score(y, predicted, average="macro", labels=classes, zero_division=0)),
-            "n_train": len(train),
+            "n_train": len(fitted.train_clips),
             "n_clips": len(test),
             # Per class (in ``classes`` order): recall (NaN for a class without test clips) and the
             # confusion matrix, rows true class, columns predicted class.
@@ -92,6 +111,14 @@ def evaluate_folds(
             "confusion": confusion_matrix(y, predicted, labels=labels).tolist(),
         })
     return pd.concat(predictions, ignore_index=True), pd.DataFrame(metrics)
+
+
+def evaluate_folds(train_tables: Mapping[int, pd.DataFrame], test_tables: Mapping[int, pd.DataFrame],
+                   classifier: Mapping[str, Any], *, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train on the other folds of ``train_tables``, test on each fold of ``test_tables``: the
+    protocol in one call (:func:`fit_fold_classifiers`, then :func:`predict_folds`)."""
+    return predict_folds(fit_fold_classifiers(train_tables, classifier, seed=seed, folds=sorted(test_tables)),
+                         test_tables)
 
 
 def summarize(per_fold: pd.DataFrame) -> pd.DataFrame:

@@ -52,6 +52,7 @@ CODECS: Registry[CodecSpec] = Registry("codec", (
             "frame_ms": ConfigKey({"type": "number", "enum": [2.5, 5, 10, 20, 40, 60]}, 20),
             "application": ConfigKey({"type": "string", "enum": ["audio", "voip", "restricted_lowdelay"]}, "audio"),
         },
+        clip_threads=True,
     ),
     CodecSpec(
         type="encodec24",

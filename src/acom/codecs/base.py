@@ -59,6 +59,9 @@ class CodecSpec:
     files: checkpoints the entry's keys name and where they come from (fetched when the key is null).
     encode_full: for codecs whose every bitrate is derived from one encoding at the highest
         (EnCodec's residual codebooks): ``"module:function"`` of that encoding, run once per fold.
+    clip_threads: the codec's library codes one clip on one core and releases the GIL (libopus,
+        LAME, ... through ctypes or cffi): a job codes its clips on a pool of its threads and never
+        loads torch. Otherwise (EnCodec) the library uses the job's threads itself.
     """
 
     type: str
@@ -71,3 +74,4 @@ class CodecSpec:
     keys: Mapping[str, ConfigKey] = field(default_factory=dict)
     files: Mapping[str, Download] = field(default_factory=dict)
     encode_full: str | None = None
+    clip_threads: bool = False

@@ -69,6 +69,7 @@ MODELS: Registry[ModelSpec] = Registry("model", (
             "fmin": ConfigKey({"type": "number", "minimum": 0}, 0.0),
             "fmax": ConfigKey({"type": ["number", "null"], "exclusiveMinimum": 0}, None),
         },
+        clip_threads=True,
     ),
     ModelSpec(
         type="efficientat_mn04",
@@ -81,6 +82,7 @@ MODELS: Registry[ModelSpec] = Registry("model", (
             "sha256": ConfigKey(_SHA256, description="expected sha256 of weights (default: the official "
                                 "release's); null skips the check", checkpoint=True),
             "labels": _LABELS_KEY,
+            "autocast": _AUTOCAST,
         },
         files={
             "weights": ModelFile(help=f"set it to a local {MN04_WEIGHTS.filename} or to null to download the "

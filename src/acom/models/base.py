@@ -42,6 +42,9 @@ class ModelSpec:
         ``top_k``, ``resources``, ``init``, ``seed``, ``device``), with their schema and defaults.
     sample_rate: the fixed input rate in Hz; None when the entry's ``sample_rate`` key sets it.
     files: the keys that name checkpoints or label files, and where those come from.
+    clip_threads: the model computes a batch on one core and releases the GIL (numpy, librosa): a job
+        embeds batches side by side on its threads, and never loads torch. Otherwise (the torch
+        networks) torch spreads each batch over the job's threads.
     """
 
     type: str
@@ -50,6 +53,7 @@ class ModelSpec:
     keys: Mapping[str, ConfigKey] = field(default_factory=dict)
     sample_rate: int | None = None
     files: Mapping[str, ModelFile] = field(default_factory=dict)
+    clip_threads: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import librosa
 import numpy as np
-import torch
-from scipy.ndimage import distance_transform_edt
+
+if TYPE_CHECKING:
+    import torch
 
 SELECTIONS = ("top", "contiguous")
 BAND_SCALES = ("mel", "linear")
@@ -112,15 +113,24 @@ def time_gain(keep_samples: np.ndarray, floor_gain: float, ramp_len: int) -> np.
     ``ramp_len`` samples laid on the attenuated side of every edge.
 
     Kept samples are never touched (gain exactly 1); the ramps stop a hard gate from clicking, which
-    a codec would otherwise spend bits on and a model might hear.
+    a codec would otherwise spend bits on and a model might hear. An attenuated sample's ramp value
+    follows its distance to the nearest kept sample, found from the kept runs' edges alone (a mask
+    has a few edges, a clip tens of thousands of samples).
     """
     keep_samples = np.asarray(keep_samples, dtype=bool)
     gain = np.where(keep_samples, 1.0, floor_gain)
     if ramp_len > 0 and keep_samples.any() and not keep_samples.all():
-        # Distance (in samples) of each attenuated sample to the nearest kept one.
-        distance = distance_transform_edt(~keep_samples)
-        ramp = distance <= ramp_len
-        ramp &= ~keep_samples
+        n = len(keep_samples)
+        edges = np.flatnonzero(np.diff(keep_samples.astype(np.int8)))
+        distance = np.full(n, ramp_len + 1, dtype=np.int64)
+        for edge in edges:  # keep changes between samples edge and edge + 1
+            if keep_samples[edge]:  # a run ends at edge: samples after it, 1, 2, ... away
+                stop = min(n, edge + 1 + ramp_len)
+                np.minimum(distance[edge + 1:stop], np.arange(1, stop - edge), out=distance[edge + 1:stop])
+            else:  # a run starts at edge + 1: samples before it
+                start = max(0, edge + 1 - ramp_len)
+                np.minimum(distance[start:edge + 1], np.arange(edge + 1 - start, 0, -1), out=distance[start:edge + 1])
+        ramp = (distance <= ramp_len) & ~keep_samples
         shape = 0.5 * (1 + np.cos(np.pi * distance[ramp] / (ramp_len + 1)))
         gain[ramp] = floor_gain + (1 - floor_gain) * shape
     return gain
@@ -200,12 +210,17 @@ def bin_gains_from_hz(ranges: Sequence[tuple[float, float]], sample_rate: int, n
     return np.where(keep, 1.0, floor_gain)
 
 
+# torch (the STFT) is imported where it is used: a time mask or a naive filter needs none of it.
 def _window(n_fft: int) -> torch.Tensor:
+    import torch
+
     return torch.hann_window(n_fft, dtype=torch.float64)
 
 
 def stft(samples: np.ndarray, n_fft: int, hop_length: int) -> torch.Tensor:
     """Complex one-sided STFT (bins, frames) of a clip (Hann window, centred frames, float64)."""
+    import torch
+
     x = torch.from_numpy(np.asarray(samples, dtype=np.float64))
     return torch.stft(x, n_fft, hop_length=hop_length, window=_window(n_fft), center=True, return_complex=True)
 
@@ -216,6 +231,8 @@ def istft(spectra: torch.Tensor, n_fft: int, hop_length: int, length: int) -> np
     With a Hann window and hop <= n_fft / 2 the overlap-add is exact, so an unmasked spectrum
     resynthesises the clip to float64 precision.
     """
+    import torch
+
     out = torch.istft(spectra, n_fft, hop_length=hop_length, window=_window(n_fft), center=True, length=length)
     return out.numpy().astype(np.float32)
 
@@ -244,6 +261,8 @@ def apply_band_gains(samples: np.ndarray, gains: np.ndarray, *, n_fft: int, hop_
     STFT is computed once for all of them).
     """
     spectrum = stft(samples, n_fft, hop_length)
+    import torch
+
     gains = torch.from_numpy(np.asarray(gains, dtype=np.float64))
     return istft(spectrum * gains[..., :, None], n_fft, hop_length, len(samples))
 
@@ -326,8 +345,26 @@ class FreqGrid:
                            self.n_fft)
 
     def apply(self, samples: np.ndarray, sample_rate: int, keep_units: np.ndarray, floor_gain: float) -> np.ndarray:
-        """Masked clip for a (n_bands,) keep-mask, or (K, n) clips for a (K, n_bands) one (one STFT)."""
-        gains = bin_gains_from_bands(keep_units, self.edges(sample_rate), sample_rate, self.n_fft, floor_gain)
+        """Masked clip for a (n_bands,) keep-mask, or (K, n) clips for a (K, n_bands) one (one STFT).
+
+        Many masks of one clip (K >= n_bands, the mask search) are sums of per-band parts: the inverse
+        STFT is linear, so each masked clip is ``floor * x + (1 - floor) * sum of its kept bands' parts``
+        with one inverse STFT per band instead of one per mask (equal to the direct resynthesis up to
+        float64 rounding)."""
+        keep_units = np.asarray(keep_units, dtype=bool)
+        edges = self.edges(sample_rate)
+        if keep_units.ndim == 2 and len(keep_units) >= self.n_bands:
+            import torch
+
+            spectrum = stft(samples, self.n_fft, self.hop_length)
+            parts = torch.from_numpy(bin_gains_from_bands(np.eye(self.n_bands, dtype=bool), edges, sample_rate,
+                                                          self.n_fft, 0.0))
+            band_parts = torch.istft(spectrum * parts[:, :, None], self.n_fft, hop_length=self.hop_length,
+                                     window=_window(self.n_fft), center=True, length=len(samples)).numpy()
+            whole = istft(spectrum, self.n_fft, self.hop_length, len(samples)).astype(np.float64) if floor_gain else 0.0
+            kept = keep_units.astype(np.float64) @ band_parts
+            return (floor_gain * whole + (1.0 - floor_gain) * kept).astype(np.float32)
+        gains = bin_gains_from_bands(keep_units, edges, sample_rate, self.n_fft, floor_gain)
         return apply_band_gains(samples, gains, n_fft=self.n_fft, hop_length=self.hop_length)
 
     def region(self, start: int, end: int, sample_rate: int) -> tuple[float, float]:

@@ -134,3 +134,43 @@ def test_every_bin_up_to_nyquist_belongs_to_one_band():
 def test_too_many_bands_for_the_fft_is_an_error():
     with pytest.raises(ValueError, match="holds no STFT bin"):
         FreqGrid(n_bands=128, n_fft=256, hop_length=64).edges(SR)
+
+
+def test_time_gain_equals_the_euclidean_distance_transform_it_replaced():
+    """The ramps come from the nearest kept sample's distance: what scipy's distance transform gives,
+    computed from the kept runs' edges (random masks, floors and ramp lengths)."""
+    from scipy.ndimage import distance_transform_edt
+
+    from acom.roi.grids import time_gain
+
+    def reference(keep, floor, ramp_len):
+        gain = np.where(keep, 1.0, floor)
+        if ramp_len > 0 and keep.any() and not keep.all():
+            distance = distance_transform_edt(~keep)
+            ramp = (distance <= ramp_len) & ~keep
+            gain[ramp] = floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * distance[ramp] / (ramp_len + 1)))
+        return gain
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(1, 2000))
+        keep = rng.random(n) < rng.random() if trial % 2 else np.repeat(rng.random(n // 40 + 1) < 0.5, 40)[:n]
+        for floor in (0.0, 0.1):
+            for ramp_len in (0, 1, 7, 80):
+                np.testing.assert_array_equal(time_gain(keep, floor, ramp_len), reference(keep, floor, ramp_len))
+
+
+@pytest.mark.parametrize("floor_gain", [0.0, attenuation_gain(-30)])
+def test_many_band_masks_from_band_parts_equal_resynthesising_each(floor_gain):
+    """The mask search's path (one inverse STFT per band, masks as sums of parts) and the direct one
+    (one inverse STFT per mask) give the same clips."""
+    from acom.roi.grids import apply_band_gains, bin_gains_from_bands
+
+    grid = FreqGrid(n_bands=16, n_fft=512, hop_length=128)
+    x = (0.1 * np.random.default_rng(3).standard_normal(SR)).astype(np.float32)
+    keep = np.zeros((20, 16), dtype=bool)
+    for i, (_, start, end) in enumerate(candidate_regions(16, [10, 30, 50, 80], 2)[:20]):
+        keep[i, start:end] = True
+    direct = apply_band_gains(x, bin_gains_from_bands(keep, grid.edges(SR), SR, 512, floor_gain), n_fft=512,
+                              hop_length=128)
+    np.testing.assert_allclose(grid.apply(x, SR, keep, floor_gain), direct, rtol=0, atol=1e-7)

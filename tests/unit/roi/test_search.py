@@ -59,3 +59,19 @@ def test_mark_best_prefers_smallest_percentage_then_score_then_time():
     tie = pd.DataFrame({"axis": ["freq", "time"], "percentage": [30.0, 30.0], "score_masked": [0.7, 0.7],
                         "correct_masked": [True, True]})
     assert list(mark_best(tie)) == [False, True]
+
+
+def test_searching_clips_side_by_side_gives_the_same_table(tone_classifier, tmp_path):
+    detector, classifier = tone_classifier
+    rng = np.random.default_rng(6)
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"c{i}.flac")
+        sf.write(paths[-1], planted_clip(rng, i % 2 == 0), SR, subtype="PCM_16")
+    clips = pd.DataFrame({"clip_id": [p.stem for p in paths], "fold": 1, "target": [1, 0, 1, 0],
+                          "path": [str(p) for p in paths]})
+    space = SearchSpace(grids=[TimeGrid(frame_ms=250), FreqGrid(n_bands=16)], percentages=[20, 50],
+                        strides={"time": 2, "freq": 2})
+    kwargs = {"embed": detector.embed_array, "classifier": classifier, "space": space, "sample_rate": SR,
+              "model_name": "tone_detector"}
+    pd.testing.assert_frame_equal(search_masks(clips, **kwargs), search_masks(clips, **kwargs, workers=3))
