@@ -1,0 +1,84 @@
+"""Wall time of a whole workflow run from scratch: the shared Opus grid by default.
+
+Usage (from the repository root; needs ../shared):
+
+    python benchmarks/grid.py --workdir /tmp/acom-grid                          # this checkout, all clips
+    python benchmarks/grid.py --workdir /tmp/grid-old --repo /tmp/old --clips-per-class 2 --label before
+
+Runs ``snakemake --cores 2`` on ``configs/shared.yaml`` + ``benchmarks/opus_grid.yaml`` (+ a subset
+of ``--clips-per-class`` clips per class and fold) in ``--workdir`` (emptied first) with the
+checkout ``--repo``, and appends one row to ``benchmarks/results/grid.csv``: label, commit, clips,
+jobs, wall seconds, the largest job memory (Snakemake benchmark ``max_rss``), and the summary's mean
+accuracy per model (so two commits can be compared for equal results too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench_common import write_table
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared"
+COLUMNS = ["label", "commit", "n_clips", "n_jobs", "wall_s", "max_job_rss_mb", "accuracy_mean_by_model"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", type=Path, default=HERE.parent)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/acom-grid"))
+    parser.add_argument("--clips-per-class", type=int, default=None, help="per class and fold (8 = all)")
+    parser.add_argument("--label", default="after")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "grid.csv")
+    args = parser.parse_args(argv)
+    if not (SHARED / "data" / "esc50-16k").is_dir():
+        print(f"skipped: {SHARED} is absent", file=sys.stderr)
+        return 0
+    import pandas as pd
+    import yaml
+
+    repo, workdir = args.repo.resolve(), args.workdir.resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    shared = yaml.safe_load((repo / "configs" / "shared.yaml").read_text())
+    shared["datasets"]["esc50"]["root"] = str(SHARED / "data" / "esc50-16k")
+    mn04 = SHARED / "models" / "efficientat-mn04-as"  # absolute paths: the workflow runs in --workdir
+    shared["models"]["efficientat_mn04"].update(weights=str(mn04 / "mn04_as_mAP_432.pt"),
+                                                labels=str(mn04 / "audioset_class_labels_indices.csv"))
+    shared["datasets"]["esc50"]["max_clips_per_class_per_fold"] = args.clips_per_class
+    (workdir / "shared.yaml").write_text(yaml.safe_dump(shared))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory", str(workdir), "--cores",
+           "2", "results/esc50_summary.csv", "--configfile", str(workdir / "shared.yaml"), str(HERE / "opus_grid.yaml")]
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    start = time.perf_counter()
+    with open(workdir / "snakemake.log", "w") as log:
+        code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=repo, check=False).returncode
+    wall = time.perf_counter() - start
+    if code:
+        sys.exit(f"snakemake failed ({code}): see {workdir / 'snakemake.log'}")
+    text = (workdir / "snakemake.log").read_text()
+    n_jobs = int(re.findall(r"(\d+) of (\d+) steps", text)[-1][1])
+    rss = [pd.to_numeric(pd.read_csv(t, sep="\t")["max_rss"], errors="coerce").max()
+           for t in (workdir / "results" / "benchmarks").rglob("*.tsv")]
+    summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            check=False).stdout.strip()
+    row = {"label": args.label, "commit": commit, "n_clips": int(summary["n_clips"].iloc[0]), "n_jobs": n_jobs,
+           "wall_s": round(wall, 1), "max_job_rss_mb": round(float(max(rss)), 1),
+           "accuracy_mean_by_model": summary.groupby("model")["accuracy_mean"].mean().round(6).to_dict()}
+    previous = pd.read_csv(args.out).to_dict("records") if args.out.is_file() else []
+    table = write_table([*previous, row], COLUMNS, args.out)
+    print(table.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
