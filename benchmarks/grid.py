@@ -4,11 +4,14 @@ Usage (from the repository root; needs ../shared):
 
     python benchmarks/grid.py --workdir /tmp/acom-grid                          # this checkout, all clips
     python benchmarks/grid.py --workdir /tmp/grid-old --repo /tmp/old --clips-per-class 2 --label before
+    python benchmarks/grid.py --workdir /tmp/acom-codecs --overlay benchmarks/codecs_grid.yaml --label codecs
 
-Runs ``snakemake --cores 2`` on ``configs/shared.yaml`` + ``benchmarks/opus_grid.yaml`` (+ a subset
-of ``--clips-per-class`` clips per class and fold) in ``--workdir`` (emptied first) with the
-checkout ``--repo``, and appends one row to ``benchmarks/results/grid.csv``: label, commit, clips,
-jobs, wall seconds, the largest job memory (Snakemake benchmark ``max_rss``), and the summary's mean
+Runs ``snakemake --cores 2`` on ``configs/shared.yaml`` + ``--overlay`` (default
+``benchmarks/opus_grid.yaml``; + a subset of ``--clips-per-class`` clips per class and fold) in
+``--workdir`` (emptied first) with the checkout ``--repo``, and appends one row to
+``benchmarks/results/grid.csv``: label, overlay, commit, clips, jobs, wall seconds, the largest job
+memory (Snakemake benchmark ``max_rss``), summed job seconds per rule, coding milliseconds per clip
+per codec family (the ``code_fold`` jobs' seconds over the clips they coded), and the summary's mean
 accuracy per model (so two commits can be compared for equal results too).
 """
 
@@ -27,7 +30,8 @@ from bench_common import write_table
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
-COLUMNS = ["label", "commit", "n_clips", "n_jobs", "wall_s", "max_job_rss_mb", "accuracy_mean_by_model"]
+COLUMNS = ["label", "overlay", "commit", "n_clips", "n_jobs", "wall_s", "max_job_rss_mb", "job_s_by_rule",
+           "code_ms_per_clip", "accuracy_mean_by_model"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/acom-grid"))
     parser.add_argument("--clips-per-class", type=int, default=None, help="per class and fold (8 = all)")
     parser.add_argument("--label", default="after")
+    parser.add_argument("--overlay", type=Path, default=HERE / "opus_grid.yaml")
+    parser.add_argument("--targets", nargs="+", default=["results/esc50_summary.csv"])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "grid.csv")
     args = parser.parse_args(argv)
     if not (SHARED / "data" / "esc50-16k").is_dir():
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     shared["datasets"]["esc50"]["max_clips_per_class_per_fold"] = args.clips_per_class
     (workdir / "shared.yaml").write_text(yaml.safe_dump(shared))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory", str(workdir), "--cores",
-           "2", "results/esc50_summary.csv", "--configfile", str(workdir / "shared.yaml"), str(HERE / "opus_grid.yaml")]
+           "2", *args.targets, "--configfile", str(workdir / "shared.yaml"), str(args.overlay.resolve())]
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     start = time.perf_counter()
     with open(workdir / "snakemake.log", "w") as log:
@@ -66,18 +72,41 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"snakemake failed ({code}): see {workdir / 'snakemake.log'}")
     text = (workdir / "snakemake.log").read_text()
     n_jobs = int(re.findall(r"(\d+) of (\d+) steps", text)[-1][1])
-    rss = [pd.to_numeric(pd.read_csv(t, sep="\t")["max_rss"], errors="coerce").max()
-           for t in (workdir / "results" / "benchmarks").rglob("*.tsv")]
+    benchmarks = workdir / "results" / "benchmarks"
+    jobs = pd.DataFrame([{"rule": t.relative_to(benchmarks).parts[0].removesuffix(".tsv"), "path": t,
+                          "s": float(pd.read_csv(t, sep="\t")["s"].iloc[0]),
+                          "max_rss": pd.to_numeric(pd.read_csv(t, sep="\t")["max_rss"], errors="coerce").max()}
+                         for t in benchmarks.rglob("*.tsv")])
     summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
     commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()
-    row = {"label": args.label, "commit": commit, "n_clips": int(summary["n_clips"].iloc[0]), "n_jobs": n_jobs,
-           "wall_s": round(wall, 1), "max_job_rss_mb": round(float(max(rss)), 1),
+    row = {"label": args.label, "overlay": args.overlay.name, "commit": commit,
+           "n_clips": int(summary["n_clips"].iloc[0]), "n_jobs": n_jobs,
+           "wall_s": round(wall, 1), "max_job_rss_mb": round(float(jobs["max_rss"].max()), 1),
+           "job_s_by_rule": jobs.groupby("rule")["s"].sum().round(1).to_dict(),
+           "code_ms_per_clip": code_ms_per_clip(jobs[jobs["rule"] == "code_fold"], workdir),
            "accuracy_mean_by_model": summary.groupby("model")["accuracy_mean"].mean().round(6).to_dict()}
     previous = pd.read_csv(args.out).to_dict("records") if args.out.is_file() else []
     table = write_table([*previous, row], COLUMNS, args.out)
     print(table.to_string(index=False))
     return 0
+
+
+def code_ms_per_clip(code_jobs, workdir: Path) -> dict[str, float]:
+    """Milliseconds of code_fold job time per coded clip, per codec family (job seconds include the
+    job's start, reading, the decode's FLAC and the metrics; a job codes on its threads' pool)."""
+    import pandas as pd
+
+    from acom.conditions import codec_family
+
+    totals: dict[str, list[float]] = {}
+    for job in code_jobs.itertuples(index=False):
+        # results/benchmarks/code_fold/<dataset>/<filter>/<condition>/fold<k>.tsv
+        dataset, filter_name, condition, fold = Path(job.path).parts[-4:]
+        manifest = workdir / "results" / dataset / "coded" / filter_name / condition / f"{fold.removesuffix('.tsv')}.parquet"
+        seconds, clips = totals.setdefault(codec_family(condition), [0.0, 0])
+        totals[codec_family(condition)] = [seconds + job.s, clips + len(pd.read_parquet(manifest, columns=["clip_id"]))]
+    return {family: round(1000 * seconds / clips, 1) for family, (seconds, clips) in sorted(totals.items())}
 
 
 if __name__ == "__main__":

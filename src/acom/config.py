@@ -22,7 +22,7 @@ from acom.codecs import CODECS, check_codec_config
 from acom.conditions import UNCODED, condition_name, parse_condition
 from acom.filters import FILTERS, filter_model, uses_masks
 from acom.models import MODELS, is_local_source, model_sample_rate
-from acom.registry import Registry, type_defaults
+from acom.registry import Registry, enum_problem, type_defaults
 
 #: The workflow's config schema (this package is imported from the checkout, beside workflow/).
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -134,9 +134,12 @@ def derive_defaults(config: dict[str, Any]) -> None:
     - ``mask_search.codecs``: the lowest bitrate of the first evaluated codec (none without codecs);
     - ``report.confusion``: one matrix per evaluated model, for the first evaluated classifier and
       training condition, unfiltered, at that same lowest bitrate (uncoded without codecs);
-    - ``report.listen.classifier`` / ``train_condition``: the first evaluated ones.
+    - ``report.listen.classifier`` / ``train_condition``: the first evaluated ones;
+    - ``evaluation.filter_codecs``: every evaluated codec.
     """
     evaluation, lowest = config["evaluation"], lowest_coded_condition(config)
+    if evaluation.get("filter_codecs") is None:
+        evaluation["filter_codecs"] = list(evaluation.get("codecs", []))
     # Only names that exist: an unknown one is reported once, where the user wrote it.
     models = [name for name in evaluation["models"] if name in config["models"]]
     classifiers = [name for name in evaluation["classifiers"] if name in config["classifiers"]]
@@ -179,6 +182,10 @@ def check_config(config: Mapping[str, Any]) -> None:
             if name not in known:
                 problems.append(f"evaluation.{section} lists {name!r}, which has no entry under {section}: "
                                 f"known {sorted(known)}")
+    for name in config["evaluation"].get("filter_codecs") or []:
+        if name not in config.get("codecs", {}):
+            problems.append(f"evaluation.filter_codecs lists {name!r}, which has no entry under codecs: "
+                            f"known {sorted(config.get('codecs', {}))}")
     for section in SECTIONS:
         for name, params in (config.get(section) or {}).items():
             problems.extend(check_entry_keys(section, name, params))
@@ -222,6 +229,9 @@ def check_entry_keys(section: str, name: str, params: Mapping[str, Any]) -> list
         else:
             problems.append(f"{section}.{name}.{key}: type {spec.type} does not read {key}, so it would be ignored; "
                             f"remove it (type {spec.type} reads {sorted(allowed)})")
+    for key in sorted(set(params) & set(spec.keys)):
+        if problem := enum_problem(spec, key, params[key]):
+            problems.append(f"{section}.{name}.{key}: {problem}")
     for key in getattr(spec, "required", ()):
         if params.get(key) is None:
             problems.append(f"{section}.{name}: a {spec.type} {section[:-1]} needs {key}")

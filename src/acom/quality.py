@@ -27,6 +27,46 @@ def si_snr(reference: np.ndarray, estimate: np.ndarray) -> float:
     return float(10 * np.log10((np.dot(target, target) + _EPS) / (np.dot(noise, noise) + _EPS)))
 
 
+def correlation_lag(reference: np.ndarray, estimate: np.ndarray, *, max_lag: int) -> tuple[int, float, float]:
+    """Where ``estimate`` best matches ``reference`` in time: (lag, peak, at_zero).
+
+    ``lag`` (samples, within +-``max_lag``; positive = the estimate is late) maximises the normalised
+    cross-correlation, ``peak`` is its value there and ``at_zero`` at lag 0 (both in [-1, 1]; 0 for a
+    silent signal). Computed with one FFT of the two zero-padded signals.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    estimate = np.asarray(estimate, dtype=np.float64)
+    norm = np.sqrt(np.dot(reference, reference) * np.dot(estimate, estimate))
+    if norm < _EPS:
+        return 0, 0.0, 0.0
+    size = 1 << int(np.ceil(np.log2(max(reference.shape[0], estimate.shape[0]) + max_lag)))
+    spectrum = np.fft.rfft(estimate, size) * np.conj(np.fft.rfft(reference, size))
+    full = np.fft.irfft(spectrum, size) / norm
+    lags = np.arange(-max_lag, max_lag + 1)
+    values = full[lags % size]
+    best = int(np.argmax(values))
+    return int(lags[best]), float(values[best]), float(full[0])
+
+
+def check_alignment(reference: np.ndarray, decoded: np.ndarray, *, max_lag: int, min_peak: float = 0.5,
+                    max_lag_ok: int = 1) -> int | None:
+    """The decode's lag against its input, or raise ValueError if it is clearly misaligned.
+
+    Returns the lag of the correlation peak, or None where there is no clear peak (a silent clip, or
+    a decode too unlike its input, e.g. noise substitution at a very low rate, for the lag to mean
+    anything: peak below ``min_peak``). Raises when the peak is clear, further than ``max_lag_ok``
+    samples from lag 0 and lag 0 itself correlates markedly less (below 0.9 x the peak): an encoder
+    delay that was not removed.
+    """
+    lag, peak, at_zero = correlation_lag(reference, decoded, max_lag=max_lag)
+    if peak < min_peak:
+        return None
+    if abs(lag) > max_lag_ok and at_zero < 0.9 * peak:
+        raise ValueError(f"the decode is {lag:+d} samples off its input (correlation {peak:.2f} there, {at_zero:.2f} "
+                         "at lag 0): the codec's delay was not removed")
+    return lag
+
+
 class MelDistance:
     """Mean absolute difference of log10 mel spectrograms (64 bands, 25 ms windows, 10 ms hop).
 

@@ -95,16 +95,31 @@ class Registry(Mapping[str, S], Generic[S]):
     def key_schemas(self) -> dict[str, dict[str, Any]]:
         """Every type-specific key of every type with its JSON schema: what the config schema allows
         under an entry of this kind besides the common keys. A key two types share must mean the same
-        (one schema), or the registry is inconsistent."""
+        (one schema), or the registry is inconsistent; only their ``enum`` may differ (Opus's and
+        MP3's ``mode``), and then the schema allows the union and each type's own values are checked
+        by the config check (:func:`enum_problem`)."""
         merged: dict[str, dict[str, Any]] = {}
         for spec in self.specs:
             for key, config_key in spec.keys.items():
                 schema = dict(config_key.schema)
-                if key in merged and merged[key] != schema:
+                if key in merged and "enum" in schema and "enum" in merged[key] and (
+                        {k: v for k, v in merged[key].items() if k != "enum"}
+                        == {k: v for k, v in schema.items() if k != "enum"}):
+                    schema["enum"] = list(dict.fromkeys([*merged[key]["enum"], *schema["enum"]]))
+                elif key in merged and merged[key] != schema:
                     raise ValueError(f"{self.kind} key {key!r} has different schemas in different types "
                                      f"({merged[key]} and {schema} in {spec.type}): give it one meaning")
                 merged[key] = schema
         return merged
+
+
+def enum_problem(spec: Spec, key: str, value: Any) -> str | None:
+    """Why ``value`` is not one of the values ``spec``'s own ``key`` allows (None if it is, or if the
+    key has no enum): the schema allows the union over the types sharing the key."""
+    allowed = spec.keys[key].schema.get("enum") if key in spec.keys else None
+    if allowed is None or value in allowed:
+        return None
+    return f"type {spec.type} takes {key} one of {allowed}, not {value!r}"
 
 
 def type_defaults(spec: Spec) -> dict[str, Any]:

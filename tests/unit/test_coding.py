@@ -127,3 +127,48 @@ def test_an_opus_job_never_loads_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "False"
+
+
+class _LateCodec:
+    """A codec wrapper whose decodes keep ``lag`` samples of encoder delay (the bug the check catches)."""
+
+    def __init__(self, codec, lag: int):
+        self.codec, self.lag = codec, lag
+        self.sample_rate, self.extension = codec.sample_rate, codec.extension
+
+    def code_batch(self, clips, paths):
+        from acom.codecs.base import CodedClip
+
+        return [CodedClip(np.concatenate([np.zeros(self.lag, np.float32), c.decoded[: c.decoded.size - self.lag]]),
+                          c.payload_bytes, c.file_bytes) for c in self.codec.code_batch(clips, paths)]
+
+
+def _noise_fold(tmp_path, rate=16000):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "in" / "1-7-A-3.flac"
+    write_flac(path, 0.2 * rng.standard_normal(2 * rate), rate)
+    return pd.DataFrame([{"clip_id": path.stem, "fold": 1, "target": 3, "category": "c3", "path": str(path),
+                          "sample_rate": rate, "frames": 2 * rate}])
+
+
+@pytest.mark.parametrize("lag", [0, 1])
+def test_an_aligned_decode_records_its_lag(tmp_path, lag):
+    codec = _LateCodec(build_codec({"type": "mp3", "bitrates_kbps": [64]}, 64, cache_dir=tmp_path), lag)
+    table = code_fold(_noise_fold(tmp_path), codec, condition="mp3_64", nominal_kbps=64, out_dir=tmp_path / "out")
+    assert table["alignment_lag"].tolist() == [lag]
+
+
+def test_a_decode_that_kept_its_delay_stops_the_job_naming_the_clip(tmp_path):
+    codec = _LateCodec(build_codec({"type": "mp3", "bitrates_kbps": [64]}, 64, cache_dir=tmp_path), 529)
+    with pytest.raises(RuntimeError, match=r"1-7-A-3\.flac \(mp3_64\): the decode is \+529 samples off its input"):
+        code_fold(_noise_fold(tmp_path), codec, condition="mp3_64", nominal_kbps=64, out_dir=tmp_path / "out")
+
+
+def test_a_silent_clip_has_no_lag_to_check(tmp_path):
+    path = tmp_path / "in" / "1-8-A-4.flac"
+    write_flac(path, np.zeros(16000, np.float32), 16000)
+    clips = pd.DataFrame([{"clip_id": path.stem, "fold": 1, "target": 4, "category": "c4", "path": str(path),
+                           "sample_rate": 16000, "frames": 16000}])
+    codec = build_codec({"type": "lc3", "bitrates_kbps": [32]}, 32, cache_dir=tmp_path)
+    table = code_fold(clips, codec, condition="lc3_32", nominal_kbps=32, out_dir=tmp_path / "out")
+    assert np.isnan(table["alignment_lag"].iloc[0])

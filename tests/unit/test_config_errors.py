@@ -69,14 +69,16 @@ CASES = {
         "codecs.encodec48.bitrates_kbps: encodec48 has no 1.5 kbps mode; supported: [3.0, 6.0, 12.0, 24.0]"),
     # 2. unknown codecs
     "unknown codec evaluated": (
-        lambda c: c["evaluation"]["codecs"].append("mp3"),
-        "evaluation.codecs lists 'mp3', which has no entry under codecs: known ['encodec24', 'encodec48', 'opus']"),
+        lambda c: c["evaluation"]["codecs"].append("wma"),
+        ("evaluation.codecs lists 'wma', which has no entry under codecs: known ['aac', 'encodec24', 'encodec48', "
+         "'lc3', 'mp3', 'opus', 'vorbis']")),
     "unknown codec type": (
-        lambda c: c["codecs"].update(mp3={"type": "mp3", "bitrates_kbps": [128]}),
-        "codecs.mp3.type: 'mp3' is not one of ['opus', 'encodec24', 'encodec48']"),
+        lambda c: c["codecs"].update(wma={"type": "wma", "bitrates_kbps": [128]}),
+        "codecs.wma.type: 'wma' is not one of ['opus', 'mp3', 'aac', 'vorbis', 'lc3', 'encodec24', 'encodec48']"),
     "unknown codec in sed": (
-        lambda c: c["sed"]["codecs"].append("mp3"),
-        "sed.codecs lists 'mp3', which has no entry under codecs: known ['encodec24', 'encodec48', 'opus']"),
+        lambda c: c["sed"]["codecs"].append("wma"),
+        ("sed.codecs lists 'wma', which has no entry under codecs: known ['aac', 'encodec24', 'encodec48', 'lc3', "
+         "'mp3', 'opus', 'vorbis']")),
     # 3. unknown models
     "unknown model evaluated": (
         lambda c: c["evaluation"].update(models=["wav2vec"]),
@@ -106,6 +108,35 @@ CASES = {
     "efficientat at 16 kHz": (
         lambda c: c["models"]["efficientat_mn04"].update(sample_rate=16000),
         "models.efficientat_mn04.sample_rate: type efficientat_mn04 takes 32000 Hz input only"),
+    # bitrates, rates and modes the classical codecs cannot take
+    "mp3 cbr between frame bitrates": (
+        lambda c: c["codecs"]["mp3"].update(bitrates_kbps=[12]),
+        "codecs.mp3.bitrates_kbps: 12 kbps is not an MP3 frame bitrate at 16000 Hz (mode cbr); use one of [8, 16,"),
+    "mp3 abr beyond MPEG-2": (
+        lambda c: c["codecs"]["mp3"].update(mode="abr", bitrates_kbps=[192]),
+        "codecs.mp3.bitrates_kbps: 192 kbps is outside MP3's 8-160 kbps at 16000 Hz"),
+    "mp3 with Opus's vbr mode": (
+        lambda c: c["codecs"]["mp3"].update(mode="vbr"),
+        "codecs.mp3.mode: type mp3 takes mode one of ['cbr', 'abr'], not 'vbr'"),
+    "mp3 at 96 kHz": (
+        lambda c: c["codecs"]["mp3"].update(sample_rate=96000),
+        "codecs.mp3.sample_rate: 96000 Hz is not an MP3 coding rate; MP3 codes at [8000, 11025"),
+    "aac above 6 bits per sample": (
+        lambda c: c["codecs"]["aac"].update(bitrates_kbps=[128]),
+        "codecs.aac.bitrates_kbps: 128 kbps is outside AAC-LC's 6-96 kbps for mono at 16000 Hz"),
+    "vorbis below quality 0": (
+        lambda c: c["codecs"]["vorbis"].update(bitrates_kbps=[16]),
+        "codecs.vorbis.bitrates_kbps: 16 kbps is outside the 24-99.992 kbps that Vorbis qualities 0-10 declare"),
+    "lc3 with a fractional frame": (
+        lambda c: c["codecs"]["lc3"].update(bitrates_kbps=[20.5]),
+        ("codecs.lc3.bitrates_kbps: 20.5 kbps is 25.625 bytes per 10 ms frame, not a whole number; use a multiple "
+         "of 0.8 kbps")),
+    "lc3 with 5 ms frames": (
+        lambda c: c["codecs"]["lc3"].update(frame_ms=5),
+        "codecs.lc3.frame_ms: type lc3 takes frame_ms one of [7.5, 10], not 5"),
+    "filters coded with an unknown codec": (
+        lambda c: c["evaluation"].update(filter_codecs=["opus", "wma"]),
+        "evaluation.filter_codecs lists 'wma', which has no entry under codecs"),
     # keys the entry's type does not read would be ignored silently
     "opus setting on an encodec entry": (
         lambda c: c["codecs"]["encodec24"].update(mode="cbr"),

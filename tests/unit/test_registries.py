@@ -47,11 +47,12 @@ def test_model_and_codec_specs_are_consistent():
         assert spec.sample_rate or "sample_rate" in spec.keys, spec.type
         assert set(inspect.signature(resolve(spec.build)).parameters) >= {"params", "cache_dir", "config_key"}
     for spec in CODECS.specs:
-        assert (spec.kbps_range is None) != (spec.kbps_modes is None), spec.type
+        # A codec's bitrates are a range, modes, or (when they depend on its rate or mode) its check.
+        assert [spec.kbps_range, spec.kbps_modes, spec.check].count(None) == 2, spec.type
         assert spec.default_rate in spec.sample_rates, spec.type
         assert set(inspect.signature(resolve(spec.build)).parameters) >= {"params", "kbps", "cache_dir", "full_codes_dir"}
 
 
 def test_an_unknown_type_names_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown codec type 'mp9'; known: \['encodec24', 'encodec48', 'opus'\]"):
+    with pytest.raises(ValueError, match=r"unknown codec type 'mp9'; known: \['aac', 'encodec24', 'encodec48', 'lc3', 'mp3', 'opus', 'vorbis'\]"):
         CODECS["mp9"]

@@ -9,6 +9,7 @@ import soundfile as sf
 import yaml
 
 from acom.classification.protocol import PER_FOLD_COLUMNS, SUMMARY_COLUMNS
+from acom.classification.significance import PAIRED_TEST_COLUMNS, REFERENCE_TEST_COLUMNS
 from acom.io import read_parquet_metadata
 from tests.helpers import REPO, SHARED_ESC50, SHARED_MN04, require_shared
 from tests.workflow.helpers import planned_jobs, snakemake
@@ -30,7 +31,9 @@ SYNTHETIC_CODECS = ["encodec24_1.5", "none", "opus_16", "opus_6"]
 def test_synthetic_summary(synthetic_run):
     workdir, _ = synthetic_run
     summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
-    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert list(summary.columns) == SUMMARY_COLUMNS + REFERENCE_TEST_COLUMNS
+    assert (summary["accuracy_ci_low"] <= summary["accuracy_mean"]).all()
+    assert (summary["accuracy_mean"] <= summary["accuracy_ci_high"]).all()
     # One row per model x train condition x codec condition.
     assert len(summary) == 4 * 2 * 4
     for (model, train), group in summary.groupby(["model", "train_condition"]):
@@ -150,14 +153,16 @@ def test_synthetic_report_plots_comparisons_and_listening_page(synthetic_run, tm
     assert (clean["accuracy_delta"] == 0).all()
     delta = pd.read_csv(workdir / "results" / "esc50_delta_rate.csv")
     assert set(delta["reference"]) == {"none/opus"} and set(delta["test"]) == {"none/encodec24"}
-    # The listening page: 4 clips x (original + 3 codec conditions), every file plays in a browser.
+    # The listening page: 4 clips x (original + 3 codec conditions) decodes and the Opus files as
+    # coded (EnCodec's .ecdc is a download link); every file plays in a browser.
     page = workdir / "results" / "listen" / "index.html"
     html = page.read_text()
-    assert html.count("<audio") == 4 * 4 and "opus 6 kbps" in html and "encodec24 1.5 kbps" in html
+    assert html.count("<audio") == 4 * 4 + 4 * 2 and "opus 6 kbps" in html and "encodec24 1.5 kbps" in html
+    assert html.count(".coded.ecdc") == 4
     if find_chromium() is None:
         pytest.skip("no chromium binary: the browser check of the listening page needs Debian's chromium")
     report, settled = browser_audio_report(page)
-    assert settled and len(report) == 16
+    assert settled and len(report) == 24
     assert audio_problems(report, settled=settled) == []
     shot = screenshot(page, tmp_path / "listen.png")
     assert shot.stat().st_size > 10000
@@ -277,9 +282,12 @@ def test_real_esc10_subset_end_to_end(tmp_path):
         "models": {"efficientat_mn04": {"type": "efficientat_mn04",
                                         "weights": str(SHARED_MN04 / "mn04_as_mAP_432.pt"),
                                         "labels": str(SHARED_MN04 / "audioset_class_labels_indices.csv")}},
-        "codecs": {"opus": {"type": "opus", "bitrates_kbps": [6, 16]}},
-        "evaluation": {"models": ["mfcc", "efficientat_mn04"], "classifiers": ["logreg", "mlp"], "codecs": ["opus"],
-                       "train_conditions": ["clean"], "filters": []},
+        # Every classical codec at 16 kbps (Vorbis's lowest nominal rate at 16 kHz is 24).
+        "codecs": {"opus": {"type": "opus", "bitrates_kbps": [6, 16]}, "mp3": {"type": "mp3", "bitrates_kbps": [16]},
+                   "aac": {"type": "aac", "bitrates_kbps": [16]}, "vorbis": {"type": "vorbis", "bitrates_kbps": [24]},
+                   "lc3": {"type": "lc3", "bitrates_kbps": [16]}},
+        "evaluation": {"models": ["mfcc", "efficientat_mn04"], "classifiers": ["logreg", "mlp"],
+                       "codecs": ["opus", "mp3", "aac", "vorbis", "lc3"], "train_conditions": ["clean"], "filters": []},
         # The real model's best masks on one fold, on a coarse grid (CI time).
         "mask_search": {"models": ["efficientat_mn04"], "folds": [1], "percentages": [25, 50, 75],
                         "time": {"frame_ms": 500, "stride_frames": 2}, "freq": {"n_bands": 8, "stride_bands": 2},
@@ -292,7 +300,17 @@ def test_real_esc10_subset_end_to_end(tmp_path):
     snakemake(tmp_path, "results/esc50_summary.csv", "results/esc50_roi_summary.csv", confusion, configfiles=[overlay])
     assert (tmp_path / confusion).stat().st_size > 10_000
     table = pd.read_csv(tmp_path / "results" / "esc50_summary.csv")
-    assert (table["n_clips"] == 100).all() and len(table) == 2 * 3 * 2
+    assert (table["n_clips"] == 100).all() and len(table) == 2 * 2 * 7
+    # Every codec decoded aligned with its input (the codec stage checks each clip and records the lag).
+    for condition in ("mp3_16", "aac_16", "vorbis_24", "lc3_16"):
+        coded = pd.concat(pd.read_parquet(p) for p in (tmp_path / "results/esc50/coded/none").glob(f"{condition}/fold*.parquet"))
+        assert len(coded) == 100 and (coded["decode_length"] == 80000).all()
+        assert coded["alignment_lag"].dropna().abs().max() <= 1 and coded["alignment_lag"].notna().mean() > 0.8
+    # Equal-rate comparisons: Opus, MP3, AAC and LC3 at 16 kbps, pairwise, per model and classifier.
+    paired = pd.read_csv(tmp_path / "results" / "esc50_paired_tests.csv")
+    assert list(paired.columns) == PAIRED_TEST_COLUMNS
+    assert len(paired) == 2 * 2 * 6 and set(paired["nominal_kbps"]) == {16.0}
+    assert ((paired["p_value"] > 0) & (paired["p_value"] <= 1)).all()
     # The MLP probe (early stopping on the training folds) learns the real embeddings too.
     mlp = table[(table["classifier"] == "mlp") & (table["codec"] == "none")].set_index("model")
     assert mlp.loc["efficientat_mn04", "accuracy_mean"] >= 0.7

@@ -163,9 +163,12 @@ def train_condition_of(wildcards):
 # --- conditions ---------------------------------------------------------------------------------
 # Coded conditions <codec>_<kbps>, one per configured bitrate of each evaluated codec.
 CODED = coded_conditions(config["evaluation"]["codecs"])
-# (filter, codec) conditions the ESC-50 test folds are evaluated under: each filter uncoded and
-# under every coded condition, and the unprocessed reference.
-CONDITIONS = [(filter, codec) for filter in [UNCODED, *FILTERS] for codec in [UNCODED, *CODED]]
+# (filter, codec) conditions the ESC-50 test folds are evaluated under: the unprocessed reference,
+# every coded condition, and each filter uncoded and under the coded conditions of filter_codecs.
+FILTER_CODECS = [codec for codec in config["evaluation"]["codecs"] if codec in config["evaluation"]["filter_codecs"]]
+CONDITIONS = [(UNCODED, codec) for codec in [UNCODED, *CODED]] + [
+    (filter, codec) for filter in FILTERS for codec in [UNCODED, *coded_conditions(FILTER_CODECS)]
+]
 
 # --- sound event detection data (datasets.desed) --------------------------------------------------
 DESED = config["datasets"].get("desed") or {}

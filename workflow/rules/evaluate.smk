@@ -65,7 +65,7 @@ ruleorder: classify_reference > classify_matched
 
 rule summarize_esc50:
     input:
-        metrics=summary_inputs(),
+        **summary_inputs(),
     output:
         per_fold=report(
             "results/esc50_per_fold.csv",
@@ -77,12 +77,19 @@ rule summarize_esc50:
             caption="../report/summary.rst",
             category="ESC-50",
         ),
+        paired_tests=report(
+            "results/esc50_paired_tests.csv",
+            caption="../report/paired_tests.rst",
+            category="ESC-50",
+        ),
     log:
         "results/logs/summarize_esc50.log",
     benchmark:
         "results/benchmarks/summarize_esc50.tsv"
     params:
-        n_conditions=len(summary_inputs()),
+        conditions=SUMMARY_CONDITIONS,
+        bootstrap=config["evaluation"]["bootstrap"],
+        seed=config["evaluation"]["seed"],
     threads: 1
     resources:
         mem_mb=1000,

@@ -31,11 +31,19 @@ def scored_outputs(path, protocols_filters_codecs):
     return [path("{model}", "{classifier}", *condition) for condition in protocols_filters_codecs]
 
 
+# (model, classifier, train condition, filter, codec) of every evaluated condition, in the summary's input order.
+SUMMARY_CONDITIONS = [
+    (model, classifier, train, filter, codec)
+    for model in MODELS
+    for classifier in CLASSIFIERS
+    for train in TRAIN_CONDITIONS
+    for filter, codec in CONDITIONS
+]
+
+
 def summary_inputs():
-    return [
-        metrics_path(model, classifier, train, filter, codec)
-        for model in MODELS
-        for classifier in CLASSIFIERS
-        for train in TRAIN_CONDITIONS
-        for filter, codec in CONDITIONS
-    ]
+    """The per-fold metrics and the per-clip predictions of every evaluated condition."""
+    return {
+        "metrics": [metrics_path(*condition) for condition in SUMMARY_CONDITIONS],
+        "predictions": [predictions_path(*condition) for condition in SUMMARY_CONDITIONS],
+    }

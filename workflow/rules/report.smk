@@ -24,6 +24,7 @@ rule compare_conditions:
     params:
         filters=FILTERS,
         codec_families=config["evaluation"]["codecs"],
+        filter_codecs=FILTER_CODECS,
     threads: 1
     resources:
         mem_mb=1000,

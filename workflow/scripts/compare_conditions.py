@@ -10,7 +10,8 @@ from acom.report.deltarate import accuracy_drop, comparison_pairs, delta_rate_ta
 with log_to_file(snakemake.log[0]) as log:
     summary = pd.read_csv(snakemake.input.summary)
     write_csv(accuracy_drop(summary), snakemake.output.accuracy_drop)
-    pairs = comparison_pairs(snakemake.params.filters, snakemake.params.codec_families)
+    pairs = comparison_pairs(snakemake.params.filters, snakemake.params.codec_families,
+                             filter_codecs=snakemake.params.filter_codecs)
     table = delta_rate_table(summary, pairs)
     write_csv(table, snakemake.output.delta_rate)
     log.info("delta rates:\n%s", table.to_string())

@@ -55,6 +55,57 @@ CODECS: Registry[CodecSpec] = Registry("codec", (
         clip_threads=True,
     ),
     CodecSpec(
+        type="mp3",
+        build="acom.codecs.mp3:build",
+        title="MP3",
+        # MPEG-2.5, MPEG-2 (LSF) and MPEG-1 Layer III rates; the frame bitrates depend on the version.
+        sample_rates=(8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+        default_rate=16000,
+        keys={
+            "mode": ConfigKey({"type": "string", "enum": ["cbr", "abr"]}, "cbr",
+                              "cbr: every frame at the bitrate; abr: LAME's average bitrate (variable frames)"),
+            "quality": ConfigKey({"type": "integer", "minimum": 0, "maximum": 9}, 3,
+                                 "LAME's algorithm quality (-q): 0 best and slowest, 9 fastest"),
+        },
+        clip_threads=True,
+        check="acom.codecs.mp3:check_config",
+    ),
+    CodecSpec(
+        type="aac",
+        build="acom.codecs.aac:build",
+        title="AAC",
+        sample_rates=(8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+        default_rate=16000,
+        keys={
+            "coder": ConfigKey({"type": "string", "enum": ["twoloop", "fast"]}, "twoloop",
+                               "FFmpeg's AAC quantisation search: twoloop (best) or fast"),
+        },
+        clip_threads=True,
+        check="acom.codecs.aac:check_config",
+    ),
+    CodecSpec(
+        type="vorbis",
+        build="acom.codecs.vorbis:build",
+        title="Vorbis",
+        # Rates libvorbis has tuning tables for; the nominal bitrates each quality declares depend on it.
+        sample_rates=(8000, 11025, 16000, 22050, 32000, 44100, 48000),
+        default_rate=16000,
+        clip_threads=True,
+        check="acom.codecs.vorbis:check_config",
+    ),
+    CodecSpec(
+        type="lc3",
+        build="acom.codecs.lc3:build",
+        title="LC3",
+        sample_rates=(8000, 16000, 24000, 32000, 48000),
+        default_rate=16000,
+        keys={
+            "frame_ms": ConfigKey({"type": "number", "enum": [7.5, 10]}, 10),
+        },
+        clip_threads=True,
+        check="acom.codecs.lc3:check_config",
+    ),
+    CodecSpec(
         type="encodec24",
         build="acom.codecs.encodec:build",
         title="EnCodec 24 kHz",
@@ -107,6 +158,8 @@ def check_codec_config(name: str, params: Mapping[str, Any]) -> list[str]:
             problems.append(f"codecs.{name}.bitrates_kbps: {spec.type} has no {kbps} kbps mode; "
                             f"supported: {list(spec.kbps_modes)}")
     rate = params.get("sample_rate")
+    if spec.check is not None and (rate is None or rate in spec.sample_rates):
+        problems += resolve(spec.check)(name, with_defaults(params, spec))
     if rate is not None and len(spec.sample_rates) == 1 and rate != spec.sample_rates[0]:
         problems.append(f"codecs.{name}.sample_rate: {spec.type} codes at {spec.sample_rates[0]} Hz only, "
                         f"not {rate} Hz (the workflow resamples clips to it); remove the key")

@@ -43,6 +43,17 @@ class Codec(Protocol):
         ...
 
 
+class ClipByClip:
+    """Base of codecs that code one clip at a time (libopus, LAME, ...): ``code_batch`` calls the
+    subclass's ``code(clip, bitstream_path) -> CodedClip`` for each clip, as batching buys nothing."""
+
+    def code_batch(self, clips: Sequence[np.ndarray], bitstream_paths: Sequence[str | os.PathLike]
+                   ) -> list[CodedClip]:
+        if len(clips) != len(bitstream_paths):
+            raise ValueError(f"{len(clips)} clips but {len(bitstream_paths)} bitstream paths")
+        return [self.code(clip, path) for clip, path in zip(clips, bitstream_paths)]
+
+
 @dataclass(frozen=True)
 class CodecSpec:
     """One codec type of the registry (:data:`acom.codecs.CODECS`).
@@ -53,7 +64,8 @@ class CodecSpec:
     sample_rates: the coding rates it supports; ``default_rate`` when the entry sets none. A codec
         with one rate takes no ``sample_rate`` key.
     kbps_range: (lowest, highest) nominal kbps for codecs with a continuous bitrate; ``kbps_modes``
-        the bitrates of one with discrete modes (exactly one of the two).
+        the bitrates of one with discrete modes (at most one of the two; neither when the allowed
+        bitrates depend on the entry's rate or mode, which ``check`` then decides).
     keys: the config keys this type reads besides the common ones (``type``, ``bitrates_kbps``,
         ``sample_rate``, ``batch_size``).
     files: checkpoints the entry's keys name and where they come from (fetched when the key is null).
@@ -62,6 +74,9 @@ class CodecSpec:
     clip_threads: the codec's library codes one clip on one core and releases the GIL (libopus,
         LAME, ... through ctypes or cffi): a job codes its clips on a pool of its threads and never
         loads torch. Otherwise (EnCodec) the library uses the job's threads itself.
+    check: ``"module:function"`` called as ``function(name, params) -> list[str]`` at planning, for
+        problems the static fields cannot express (e.g. MP3's frame bitrates at the entry's rate),
+        each message naming ``codecs.<name>.<key>``, the value and what the codec supports.
     """
 
     type: str
@@ -75,3 +90,4 @@ class CodecSpec:
     files: Mapping[str, Download] = field(default_factory=dict)
     encode_full: str | None = None
     clip_threads: bool = False
+    check: str | None = None

@@ -27,7 +27,7 @@ import opuslib.api.encoder
 from mutagen.ogg import OggPage
 
 from acom.codecs import CODECS  # the registry's rates and bitrate range, read by the config check too
-from acom.codecs.base import CodedClip
+from acom.codecs.base import ClipByClip, CodedClip
 from acom.io import atomic_output
 
 MODES = ("vbr", "cvbr", "cbr")
@@ -307,7 +307,7 @@ def read_ogg_opus(path: str | os.PathLike) -> OpusStream:
                       frame_size=frame_size)
 
 
-class OpusCodec:
+class OpusCodec(ClipByClip):
     """Opus at one setting: codes a clip into an Ogg Opus file and hands back the aligned decode."""
 
     extension = ".opus"
@@ -329,12 +329,6 @@ class OpusCodec:
                              complexity=self.complexity, frame_ms=self.frame_ms, application=self.application)
         file_bytes = write_ogg_opus(bitstream_path, stream)
         return CodedClip(decode_opus(stream), payload_bytes(stream), file_bytes)
-
-    def code_batch(self, clips: list[np.ndarray], bitstream_paths: list) -> list[CodedClip]:
-        """Code clips one by one (Opus is a per-clip codec; batching buys nothing)."""
-        if len(clips) != len(bitstream_paths):
-            raise ValueError(f"{len(clips)} clips but {len(bitstream_paths)} bitstream paths")
-        return [self.code(clip, path) for clip, path in zip(clips, bitstream_paths)]
 
 
 def build(params: Mapping[str, Any], kbps: float, *, cache_dir=None, full_codes_dir=None) -> OpusCodec:

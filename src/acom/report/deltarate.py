@@ -224,10 +224,12 @@ def accuracy_drop(summary: pd.DataFrame) -> pd.DataFrame:
     return table[ACCURACY_DROP_COLUMNS]
 
 
-def comparison_pairs(filters: Sequence[str], codec_families: Sequence[str]) -> list[tuple[Curve, Curve]]:
+def comparison_pairs(filters: Sequence[str], codec_families: Sequence[str], *,
+                     filter_codecs: Sequence[str] | None = None) -> list[tuple[Curve, Curve]]:
     """(reference, test) curves worth a delta rate: every filter against no filter under each codec
-    family (what ROI filtering saves), and every codec family against the first one, unfiltered
-    (e.g. EnCodec against Opus)."""
-    pairs = [(Curve("none", family), Curve(name, family)) for family in codec_families for name in filters]
+    family the filters are coded with (``filter_codecs``, default all: what ROI filtering saves), and
+    every codec family against the first one, unfiltered (e.g. MP3 or EnCodec against Opus)."""
+    filtered = codec_families if filter_codecs is None else filter_codecs
+    pairs = [(Curve("none", family), Curve(name, family)) for family in filtered for name in filters]
     pairs += [(Curve("none", codec_families[0]), Curve("none", family)) for family in codec_families[1:]]
     return pairs

@@ -39,6 +39,9 @@ import soundfile as sf
 from acom.io import atomic_output, read_audio, write_flac
 
 REQUIRED_COLUMNS = ("clip_id", "category", "condition", "filter", "codec", "actual_kbps", "audio_path", "predictions")
+#: Coded files a browser plays as they are (the optional ``bitstream_path`` column): extension -> MIME
+#: type. Others (LC3, EnCodec's .ecdc) get a download link; their decode is what the row plays.
+BROWSER_AUDIO_TYPES = {".opus": "audio/ogg", ".ogg": "audio/ogg", ".mp3": "audio/mpeg", ".m4a": "audio/mp4"}
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 #: Flags every headless Chromium run here uses. --no-sandbox: Chromium refuses to start as root (and
 #: in most containers) with its sandbox; --disable-dev-shm-usage: containers' /dev/shm is tiny;
@@ -207,6 +210,7 @@ td.kbps { text-align: right; font-variant-numeric: tabular-nums; white-space: no
 img.spec { display: block; image-rendering: auto; }
 td.predictions { min-width: 14em; max-width: 24em; } .pred { margin: 0.15em 0; } .pred.right .mark { color: #127a12; } .pred.wrong .mark { color: #b00; }
 .pred .model { color: #555; } .pred .also { color: #777; font-size: 0.85em; }
+div.bitstream { color: #555; font-size: 0.85em; margin-top: 0.3em; }
 td.audio-failed::after { content: "⚠ this file could not be loaded or decoded"; display: block; color: #b00; }
 """
 
@@ -261,6 +265,8 @@ class PageRow:
     spectrogram_src: str
     spectrogram_size: tuple[int, int]
     predictions_html: str
+    #: The coded file as a listener would receive it (relative URL), when the row has one.
+    bitstream_src: str | None = None
 
 
 def _url(relative: Path) -> str:
@@ -281,10 +287,24 @@ def _row_html(row: PageRow) -> str:
         f'<td><img class="spec" src="{esc(row.spectrogram_src)}" width="{width}" '
         f'height="{height}" alt="{esc("log-mel spectrogram of " + row.condition)}"></td>'
         f'<td><audio controls preload="metadata" src="{esc(row.audio_src)}" data-state="pending" '
-        f'data-expected-seconds="{row.expected_s:.6f}"></audio></td>'
+        f'data-expected-seconds="{row.expected_s:.6f}"></audio>{_bitstream_html(row)}</td>'
         f'<td class="predictions">{row.predictions_html}</td>'
         "</tr>"
     )
+
+
+def _bitstream_html(row: PageRow) -> str:
+    """The coded file under the decode's player: a second player where browsers play the format,
+    else a download link."""
+    if row.bitstream_src is None:
+        return ""
+    esc = html.escape
+    suffix = Path(unquote(row.bitstream_src)).suffix
+    if suffix in BROWSER_AUDIO_TYPES:
+        return (f'<div class="bitstream">coded file ({esc(suffix)}):<br><audio controls preload="metadata" '
+                f'src="{esc(row.bitstream_src)}" data-state="pending" data-expected-seconds="{row.expected_s:.6f}">'
+                "</audio></div>")
+    return f'<div class="bitstream"><a href="{esc(row.bitstream_src)}" download>coded file ({esc(suffix)})</a></div>'
 
 
 def _section_html(anchor: str, clip_id: str, category: str, rows: Sequence[PageRow], vmin: float, vmax: float,
@@ -325,7 +345,10 @@ def _check_rows(rows: pd.DataFrame) -> None:
         raise ValueError(f"listening rows lack column(s) {missing}; need {list(REQUIRED_COLUMNS)}")
     if rows.empty:
         raise ValueError("no listening rows: nothing to put on the page")
-    absent = [str(p) for p in rows["audio_path"] if not Path(p).is_file()]
+    paths = list(rows["audio_path"])
+    if "bitstream_path" in rows.columns:
+        paths += [p for p in rows["bitstream_path"] if isinstance(p, str) and p]
+    absent = [str(p) for p in paths if not Path(p).is_file()]
     if absent:
         raise FileNotFoundError(f"{len(absent)} audio file(s) do not exist, e.g. {absent[:3]}")
 
@@ -343,12 +366,19 @@ def _build_clip(number: int, clip_id: str, clip_rows: pd.DataFrame, out_dir: Pat
         audio = Path("audio") / clip_dir / f"{name}.flac"
         spectrogram = Path("spectrograms") / clip_dir / f"{name}.png"
         copy_audio(rec.audio_path, out_dir / audio)
+        bitstream = getattr(rec, "bitstream_path", None)
+        bitstream_src = None
+        if isinstance(bitstream, str) and bitstream:
+            coded = Path("audio") / clip_dir / f"{name}.coded{Path(bitstream).suffix}"
+            with atomic_output(out_dir / coded) as tmp:
+                shutil.copyfile(bitstream, tmp)
+            bitstream_src = _url(coded)
         size = write_spectrogram_png(db, out_dir / spectrogram, vmin=vmin, vmax=vmax, style=style)
         page_rows.append(PageRow(
             condition=str(rec.condition), filter=str(rec.filter), codec=str(rec.codec),
             actual_kbps=float(rec.actual_kbps), audio_src=_url(audio), expected_s=samples.shape[0] / sample_rate,
             spectrogram_src=_url(spectrogram), spectrogram_size=size,
-            predictions_html=predictions_html(rec.predictions, str(rec.category)),
+            predictions_html=predictions_html(rec.predictions, str(rec.category)), bitstream_src=bitstream_src,
         ))
     anchor = f"clip-{clip_dir}"
     fmax = min(sr for _, sr in waves) / 2.0
@@ -363,7 +393,8 @@ def build_listening_page(rows: pd.DataFrame, out_dir: str | os.PathLike, *, titl
     (the label shown, e.g. ``original`` or ``opus 12 kbps``), filter, codec, actual_kbps (the PCM rate
     for uncoded rows), audio_path (a mono audio file anywhere on disk, normally the FLAC the models
     heard) and predictions (see :func:`normalise_predictions`; e.g. ``{"mn04": [("dog", 0.93),
-    ("cat", 0.04)], "mfcc": [("pig", 0.41)]}``). Clips appear in order of first appearance, their
+    ("cat", 0.04)], "mfcc": [("pig", 0.41)]}``); optionally bitstream_path (the coded file: a second
+    player for formats browsers play, :data:`BROWSER_AUDIO_TYPES`, a download link otherwise). Clips appear in order of first appearance, their
     conditions in row order. Files of an earlier page in ``out_dir`` that this one no longer uses
     are left in place.
     """
@@ -522,8 +553,10 @@ def listening_rows(chosen: pd.DataFrame, conditions: Sequence[Mapping[str, Any]]
             shown = {model: top_predictions(table.loc[clip.clip_id, "probabilities"], names, top_k)
                      for (model, filter_name, codec), table in indexed.items()
                      if (filter_name, codec) == (condition["filter"], condition["codec"])}
+            bitstream = entry.get("bitstream_path")
             rows.append({"clip_id": clip.clip_id, "category": clip.category, "condition": condition["label"],
                          "filter": condition["filter"], "codec": condition["codec"],
                          "actual_kbps": float(entry["actual_kbps"]), "audio_path": str(entry["path"]),
+                         "bitstream_path": bitstream if isinstance(bitstream, str) else None,
                          "predictions": shown or None})
     return pd.DataFrame(rows)

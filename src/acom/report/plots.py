@@ -96,11 +96,20 @@ def _styles(curves: Sequence[tuple[str, str, pd.DataFrame]]) -> list[dict]:
             for i, (family, filt, _) in enumerate(curves)]
 
 
+def _error_bars(points: pd.DataFrame) -> np.ndarray:
+    """Error bars of a curve's points: the bootstrap interval where the summary has one, else +-1 std."""
+    if {"accuracy_ci_low", "accuracy_ci_high"} <= set(points.columns):
+        return np.vstack([points["accuracy_mean"] - points["accuracy_ci_low"],
+                          points["accuracy_ci_high"] - points["accuracy_mean"]])
+    return np.vstack([points["accuracy_std"], points["accuracy_std"]])
+
+
 def plot_rate_accuracy(summary: pd.DataFrame, model: str, classifier: str, train_condition: str,
                        out_stem: str | os.PathLike) -> Figure:
     """Accuracy against ACTUAL kbps (log axis) for one model, classifier and train condition.
 
-    One line per (codec family x filter), each point the mean over folds with a +-1 std error bar;
+    One line per (codec family x filter), each point the mean over folds with its 95 % bootstrap
+    interval as error bar (+-1 std for a summary without intervals);
     the uncoded reference (codec none, filter none) is a black dashed horizontal line whose label
     gives its PCM kbps; a filtered but uncoded condition is a dotted horizontal line in its
     filter's colour. Each line's SVG id is :func:`line_gid` of its label.
@@ -116,7 +125,7 @@ def plot_rate_accuracy(summary: pd.DataFrame, model: str, classifier: str, train
     filter_colour = {}
     for (family, filt, points), style in zip(curves, _styles(curves)):
         label = curve_label(family, filt)
-        bars = ax.errorbar(points["actual_kbps"], points["accuracy_mean"], yerr=points["accuracy_std"],
+        bars = ax.errorbar(points["actual_kbps"], points["accuracy_mean"], yerr=_error_bars(points),
                            label=label, capsize=3, markersize=5, linewidth=1.5, **style)
         bars.lines[0].set_gid(line_gid(label))
         filter_colour.setdefault(filt, style["color"])
@@ -130,7 +139,8 @@ def plot_rate_accuracy(summary: pd.DataFrame, model: str, classifier: str, train
                           label=label)
         line.set_gid(line_gid(label))
     _kbps_axis(ax)
-    ax.set_ylabel("accuracy (mean over folds, ±1 std)")
+    ax.set_ylabel("accuracy (mean over folds, 95 % CI)" if "accuracy_ci_low" in rows.columns
+                  else "accuracy (mean over folds, ±1 std)")
     ax.set_title(f"{model} · {classifier} · trained on {train_condition}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")

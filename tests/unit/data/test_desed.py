@@ -126,7 +126,7 @@ def default_config() -> dict:
     [
         (lambda c: c["sed"].update(models=["wav2vec"]), "sed.models lists 'wav2vec'"),
         (lambda c: c["sed"].update(filters=["oracle_roi"]), "sed.filters: 'oracle_roi' is an oracle_roi filter"),
-        (lambda c: c["sed"].update(codecs=["mp3"]), "sed.codecs lists 'mp3'"),
+        (lambda c: c["sed"].update(codecs=["wma"]), "sed.codecs lists 'wma'"),
         (lambda c: c["datasets"]["desed"].update(root="/data/desed"), "datasets.desed.folds: a DESED copy"),
         (lambda c: c["datasets"]["desed"]["synthetic"]["backgrounds"].append("dog"),
          "'dog' is both a foreground"),
