@@ -15,7 +15,7 @@ import soundfile as sf
 from acom.batching import equal_length_batches
 from acom.conditions import codec_family
 from acom.io import read_audio, write_flac
-from acom.quality import MelDistance, check_alignment, si_snr
+from acom.quality import MelDistance, correlation_lag, si_snr
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,16 @@ CODED_COLUMNS = [
 # Lags searched when checking a decode's alignment: 128 ms covers every codec delay here (LAME's
 # 1105 samples at 16 kHz is 69 ms, AAC's priming 64 ms).
 ALIGNMENT_SEARCH_S = 0.128
+# A clip's lag is recorded when its decode correlates with the input at least this much somewhere;
+# below it (silence, noise substitution at very low rates) the peak's position means nothing.
+LAG_MIN_PEAK = 0.3
+# A clip stops the job when its decode is faithful (peak at least CLEAR_PEAK) but clearly off lag 0
+# (lag 0 correlates below LAG_ZERO_RATIO x the peak). Looser criteria catch periodic sounds at low
+# rates, whose parametric decodes (Opus SILK at 6 kbps) match a period away about as well.
+CLEAR_PEAK, LAG_ZERO_RATIO = 0.7, 0.7
+# A fold stops when more than half of its clips with a recorded lag share one lag beyond a sample:
+# a delay the codec did not remove shows in every clip, a periodic clip's ambiguity in a few.
+MAX_LAG_OK = 1
 
 
 def _read_fold(clips: pd.DataFrame) -> tuple[list, list[np.ndarray]]:
@@ -71,9 +81,23 @@ def code_fold(clips: pd.DataFrame, codec, *, condition: str, nominal_kbps: float
     else:
         rows = [row for batch in batches for row in code_batch(batch)]
     table = pd.DataFrame(rows, columns=CODED_COLUMNS).sort_values("clip_id").reset_index(drop=True)
+    _check_fold_alignment(table, condition)
     log.info("%s: %d clips, mean %.2f kbps (nominal %g)", condition, len(table), table["actual_kbps"].mean(),
              nominal_kbps)
     return table
+
+
+def _check_fold_alignment(table: pd.DataFrame, condition: str) -> None:
+    """Raise if most clips of the fold share one lag beyond a sample (see MAX_LAG_OK)."""
+    lags = table["alignment_lag"].dropna()
+    if len(lags) < 5:
+        return
+    counts = lags.value_counts()
+    lag, count = float(counts.index[0]), int(counts.iloc[0])
+    if abs(lag) > MAX_LAG_OK and count > len(lags) / 2:
+        example = table.loc[table["alignment_lag"] == lag, "path"].iloc[0]
+        raise RuntimeError(f"{condition}: {count} of {len(lags)} clips decode {lag:+.0f} samples off their input "
+                           f"(e.g. the decode {example}): the codec's delay was not removed")
 
 
 def _coded_row(rec, reference: np.ndarray, result, *, out_dir: Path, codec, condition: str, nominal_kbps: float,
@@ -82,10 +106,10 @@ def _coded_row(rec, reference: np.ndarray, result, *, out_dir: Path, codec, cond
     if result.decoded.shape != reference.shape:
         raise RuntimeError(f"{rec.path}: decode has {result.decoded.shape[0]} samples, "
                            f"input {reference.shape[0]}: the codec did not trim its delay")
-    try:
-        lag = check_alignment(reference, result.decoded, max_lag=round(ALIGNMENT_SEARCH_S * codec.sample_rate))
-    except ValueError as err:
-        raise RuntimeError(f"{rec.path} ({condition}): {err}") from None
+    lag, peak, at_zero = correlation_lag(reference, result.decoded, max_lag=round(ALIGNMENT_SEARCH_S * codec.sample_rate))
+    if peak >= CLEAR_PEAK and abs(lag) > MAX_LAG_OK and at_zero < LAG_ZERO_RATIO * peak:
+        raise RuntimeError(f"{rec.path} ({condition}): the decode is {lag:+d} samples off its input (correlation "
+                           f"{peak:.2f} there, {at_zero:.2f} at lag 0): the codec's delay was not removed")
     decoded_path = out_dir / f"{rec.clip_id}.flac"
     write_flac(decoded_path, result.decoded, codec.sample_rate)
     duration = reference.shape[0] / codec.sample_rate
@@ -98,7 +122,7 @@ def _coded_row(rec, reference: np.ndarray, result, *, out_dir: Path, codec, cond
         "container_kbps": result.file_bytes * 8 / duration / 1000,
         "decode_length": int(result.decoded.shape[0]),
         # Lag of the decode's cross-correlation peak against the input (NaN: no clear peak).
-        "alignment_lag": float("nan") if lag is None else float(lag),
+        "alignment_lag": float(lag) if peak >= LAG_MIN_PEAK else float("nan"),
         "si_snr_db": si_snr(reference, result.decoded),
         "mel_distance": mel_distance(reference, result.decoded),
         "path": str(decoded_path),

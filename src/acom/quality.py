@@ -48,25 +48,6 @@ def correlation_lag(reference: np.ndarray, estimate: np.ndarray, *, max_lag: int
     return int(lags[best]), float(values[best]), float(full[0])
 
 
-def check_alignment(reference: np.ndarray, decoded: np.ndarray, *, max_lag: int, min_peak: float = 0.5,
-                    max_lag_ok: int = 1) -> int | None:
-    """The decode's lag against its input, or raise ValueError if it is clearly misaligned.
-
-    Returns the lag of the correlation peak, or None where there is no clear peak (a silent clip, or
-    a decode too unlike its input, e.g. noise substitution at a very low rate, for the lag to mean
-    anything: peak below ``min_peak``). Raises when the peak is clear, further than ``max_lag_ok``
-    samples from lag 0 and lag 0 itself correlates markedly less (below 0.9 x the peak): an encoder
-    delay that was not removed.
-    """
-    lag, peak, at_zero = correlation_lag(reference, decoded, max_lag=max_lag)
-    if peak < min_peak:
-        return None
-    if abs(lag) > max_lag_ok and at_zero < 0.9 * peak:
-        raise ValueError(f"the decode is {lag:+d} samples off its input (correlation {peak:.2f} there, {at_zero:.2f} "
-                         "at lag 0): the codec's delay was not removed")
-    return lag
-
-
 class MelDistance:
     """Mean absolute difference of log10 mel spectrograms (64 bands, 25 ms windows, 10 ms hop).
 

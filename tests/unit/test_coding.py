@@ -172,3 +172,39 @@ def test_a_silent_clip_has_no_lag_to_check(tmp_path):
     codec = build_codec({"type": "lc3", "bitrates_kbps": [32]}, 32, cache_dir=tmp_path)
     table = code_fold(clips, codec, condition="lc3_32", nominal_kbps=32, out_dir=tmp_path / "out")
     assert np.isnan(table["alignment_lag"].iloc[0])
+
+
+class _NoisyLateCodec(_LateCodec):
+    """Decodes ``lag`` samples late and buried in noise: no clip is clear enough to stop the job alone."""
+
+    def code_batch(self, clips, paths):
+        from acom.codecs.base import CodedClip
+
+        rng = np.random.default_rng(0)
+        late = super().code_batch(clips, paths)
+        return [CodedClip(c.decoded + 1.5 * np.std(c.decoded) * rng.standard_normal(c.decoded.size).astype(np.float32),
+                          c.payload_bytes, c.file_bytes) for c in late]
+
+
+def test_a_fold_whose_clips_share_one_lag_stops_the_job(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = []
+    for i in range(6):
+        path = tmp_path / "in" / f"1-{i}-A-1.flac"
+        write_flac(path, 0.2 * rng.standard_normal(16000), 16000)
+        rows.append({"clip_id": path.stem, "fold": 1, "target": 1, "category": "c1", "path": str(path),
+                     "sample_rate": 16000, "frames": 16000})
+    codec = _NoisyLateCodec(build_codec({"type": "mp3", "bitrates_kbps": [64]}, 64, cache_dir=tmp_path), 300)
+    with pytest.raises(RuntimeError, match=r"mp3_64: 6 of 6 clips decode \+300 samples off their input"):
+        code_fold(pd.DataFrame(rows), codec, condition="mp3_64", nominal_kbps=64, out_dir=tmp_path / "out")
+
+
+def test_a_periodic_clip_at_6_kbps_is_not_taken_for_a_delay(shared_esc50, tmp_path):
+    # Water drops: Opus 6 kbps (SILK) decodes it about as well one period late (+47 samples, 0.53)
+    # as at lag 0 (0.42); the job must go on and record the lag.
+    clip = shared_esc50 / "audio" / "1-16746-A-15.flac"
+    clips = pd.DataFrame([{"clip_id": clip.stem, "fold": 1, "target": 15, "category": "water_drops",
+                           "path": str(clip), "sample_rate": 16000, "frames": 80000}])
+    codec = build_codec({"type": "opus", "bitrates_kbps": [6]}, 6, cache_dir=tmp_path)
+    table = code_fold(clips, codec, condition="opus_6", nominal_kbps=6, out_dir=tmp_path / "out")
+    assert table["alignment_lag"].iloc[0] == 47

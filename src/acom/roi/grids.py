@@ -298,6 +298,20 @@ class TimeGrid:
                 for k in np.atleast_2d(keep_units)]
         return np.stack(rows) if keep_units.ndim == 2 else rows[0]
 
+    def gain(self, n_samples: int, sample_rate: int, keep_units: np.ndarray, floor_gain: float = 0.0) -> np.ndarray:
+        """The per-sample gain :meth:`apply` multiplies by (1 kept, ``floor_gain`` dropped, ramps between)."""
+        keep = frames_to_samples(keep_units, self.frame_len(sample_rate), n_samples)
+        return time_gain(keep, floor_gain, round(self.ramp_ms * sample_rate / 1000))
+
+    def kept_seconds(self, keep_units: np.ndarray, n_samples: int, sample_rate: int) -> list[tuple[float, float]]:
+        """The kept units as [start, end) intervals in seconds (runs of kept frames merged; the last
+        frame ends with the clip)."""
+        keep = np.asarray(keep_units, dtype=bool)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+        duration = n_samples / sample_rate
+        return [(float(start * self.frame_ms / 1000), float(min(end * self.frame_ms / 1000, duration)))
+                for start, end in zip(edges[::2], edges[1::2])]
+
     def region(self, start: int, end: int, sample_rate: int) -> tuple[float, float]:
         """Units [start, end) as (region_start, region_end) in this grid's unit (frames)."""
         return float(start), float(end)
