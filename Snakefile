@@ -27,6 +27,7 @@ rule all:
         rules.summarize_esc50.output.summary,
         branch(CODED, then=rules.codec_quality.output.quality),
         branch(MASK_MODELS and ROI_CODECS, then=rules.roi_summary.output.summary),
+        branch(PREDICTOR_MODELS, then=rules.mask_predictor_summary.output.summary),
         rules.compare_conditions.output.accuracy_drop,
         rules.plot_results.output,
         CONFUSION_PLOTS,

@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlay", type=Path, default=HERE / "opus_grid.yaml")
     parser.add_argument("--targets", nargs="+", default=["results/esc50_summary.csv"])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "grid.csv")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep --workdir and finish an interrupted run (wall_s then covers the resumed part only)")
     args = parser.parse_args(argv)
     if not (SHARED / "data" / "esc50-16k").is_dir():
         print(f"skipped: {SHARED} is absent", file=sys.stderr)
@@ -51,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     import yaml
 
     repo, workdir = args.repo.resolve(), args.workdir.resolve()
-    if workdir.exists():
+    if workdir.exists() and not args.resume:
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    workdir.mkdir(parents=True, exist_ok=True)
     shared = yaml.safe_load((repo / "configs" / "shared.yaml").read_text())
     shared["datasets"]["esc50"]["root"] = str(SHARED / "data" / "esc50-16k")
     mn04 = SHARED / "models" / "efficientat-mn04-as"  # absolute paths: the workflow runs in --workdir
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
            "2", *args.targets, "--configfile", str(workdir / "shared.yaml"), str(args.overlay.resolve())]
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     start = time.perf_counter()
-    with open(workdir / "snakemake.log", "w") as log:
+    with open(workdir / "snakemake.log", "a" if args.resume else "w") as log:
         code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=repo, check=False).returncode
     wall = time.perf_counter() - start
     if code:
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
     commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()
-    row = {"label": args.label, "overlay": args.overlay.name, "commit": commit,
+    row = {"label": args.label + (" (resumed)" if args.resume else ""), "overlay": args.overlay.name, "commit": commit,
            "n_clips": int(summary["n_clips"].iloc[0]), "n_jobs": n_jobs,
            "wall_s": round(wall, 1), "max_job_rss_mb": round(float(jobs["max_rss"].max()), 1),
            "job_s_by_rule": jobs.groupby("rule")["s"].sum().round(1).to_dict(),

@@ -20,7 +20,7 @@ from typing import Any
 from acom.classification import CLASSIFIERS
 from acom.codecs import CODECS, check_codec_config
 from acom.conditions import UNCODED, condition_name, parse_condition
-from acom.filters import FILTERS, filter_model, uses_masks
+from acom.filters import FILTERS, allocates_bits, filter_model, filter_predictor, uses_masks
 from acom.models import MODELS, is_local_source, model_sample_rate
 from acom.registry import Registry, enum_problem, type_defaults
 
@@ -163,7 +163,8 @@ def derive_defaults(config: dict[str, Any]) -> None:
 def search_is_on(config: Mapping[str, Any]) -> bool:
     """Whether the mask search runs: models are searched, or an evaluated filter applies its masks."""
     filters = config.get("filters", {})
-    oracle = any(name in filters and uses_masks(filters[name]) for name in config["evaluation"].get("filters", []))
+    oracle = any(name in filters and (uses_masks(filters[name]) or filter_predictor(filters[name]))
+                 for name in config["evaluation"].get("filters", []))
     return bool(config.get("mask_search", {}).get("models")) or oracle
 
 
@@ -322,10 +323,33 @@ def check_filter_config(config: Mapping[str, Any]) -> list[str]:
         if kind == "bandpass" and params.get("low_hz") and params.get("high_hz") and \
                 params["low_hz"] >= params["high_hz"]:
             problems.append(f"filters.{name}: low_hz ({params['low_hz']}) must be below high_hz ({params['high_hz']})")
-        runs_model = uses_masks(params) or params.get("score") == "saliency"
+        runs_model = uses_masks(params) or params.get("score") in ("saliency", "predicted")
         if runs_model and params.get("model") not in models:
-            problems.append(f"filters.{name}: {kind} with {'its masks' if uses_masks(params) else 'score saliency'} "
-                            f"needs model: one of {sorted(models)} (got {params.get('model')!r})")
+            why = "its masks" if uses_masks(params) else f"score {params.get('score')}"
+            problems.append(f"filters.{name}: {kind} with {why} needs model: one of {sorted(models)} "
+                            f"(got {params.get('model')!r})")
+        if allocates_bits(params) and name in config["evaluation"].get("filters", []):
+            problems.extend(_check_bit_allocation(config, name, params))
+    return problems
+
+
+def _check_bit_allocation(config: Mapping[str, Any], name: str, params: Mapping[str, Any]) -> list[str]:
+    """A ``rendering: bits`` filter needs a codec that allocates bits among the filter codecs, whose
+    bitrate range holds ``floor_kbps``."""
+    codecs = config.get("codecs", {})
+    allocating = [codec for codec in config["evaluation"].get("filter_codecs") or []
+                  if codec in codecs and CODECS[codecs[codec]["type"]].allocates_bits]
+    if not allocating:
+        able = sorted(t for t in CODECS if CODECS[t].allocates_bits)
+        return [(f"filters.{name}: rendering: bits needs a codec that allocates bits by region ({able}) in "
+                 f"evaluation.filter_codecs (got {config['evaluation'].get('filter_codecs')})")]
+    problems = []
+    floor = float(params.get("floor_kbps", 6.0))
+    for codec in allocating:
+        low, high = CODECS[codecs[codec]["type"]].kbps_range or (0.0, float("inf"))
+        if not low <= floor <= high:
+            problems.append(f"filters.{name}.floor_kbps: {floor:g} kbps is outside codecs.{codec}'s "
+                            f"{low:g}-{high:g} kbps range")
     return problems
 
 
@@ -339,6 +363,17 @@ def check_search_config(config: Mapping[str, Any]) -> list[str]:
     if search.get("classifier", "logreg") not in config["classifiers"]:
         problems.append(f"mask_search.classifier: {search.get('classifier', 'logreg')!r} has no entry under "
                         f"classifiers: known {sorted(config['classifiers'])}")
+    predictor_models = config.get("mask_predictor", {}).get("models", [])
+    for name in predictor_models:
+        if name not in models:
+            problems.append(f"mask_predictor.models lists {name!r}, which has no entry under models: known {sorted(models)}")
+    filters = config.get("filters", {})
+    predicted = [name for name in config["evaluation"].get("filters", []) if name in filters
+                 and filter_predictor(filters[name])]
+    frame_ms = float(search.get("time", {}).get("frame_ms", 100))
+    if (predicted or predictor_models) and abs(frame_ms / 10 - round(frame_ms / 10)) > 1e-9:
+        problems.append(f"mask_search.time.frame_ms: {frame_ms:g} ms is not a whole multiple of the mask predictor's "
+                        f"10 ms log-mel hop (needed by {predicted or 'mask_predictor.models'}); use e.g. 100")
     for fold in search.get("folds") or []:
         if fold not in config["datasets"]["esc50"]["folds"]:
             problems.append(f"mask_search.folds: fold {fold} is not among datasets.esc50.folds")
@@ -393,9 +428,12 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
         for name in sed.get(section, []):
             if name not in known:
                 problems.append(f"sed.{section} lists {name!r}, which has no entry under {section}: known {sorted(known)}")
-            elif section == "filters" and uses_masks(known[name]):
-                problems.append(f"sed.filters: {name!r} is an oracle_roi filter, whose masks are searched on ESC-50 "
-                                "clips, not on soundscapes")
+            elif section == "filters" and (uses_masks(known[name]) or filter_predictor(known[name])):
+                problems.append(f"sed.filters: {name!r} uses the mask search (oracle_roi or score: predicted), which "
+                                "runs on ESC-50 clips, not on soundscapes")
+            elif section == "filters" and allocates_bits(known[name]):
+                problems.append(f"sed.filters: {name!r} has rendering: bits, which the SED stage's codecs do not "
+                                "take; use a pre-filter rendering there")
     desed = config["datasets"].get("desed") or {}
     if desed.get("root") is not None:
         if not desed.get("folds"):

@@ -137,6 +137,27 @@ CASES = {
     "filters coded with an unknown codec": (
         lambda c: c["evaluation"].update(filter_codecs=["opus", "wma"]),
         "evaluation.filter_codecs lists 'wma', which has no entry under codecs"),
+    # region of interest: renderings, bit allocation, the mask predictor
+    "comfort noise on frequency bands": (
+        lambda c: c["filters"]["freq_band_p50"].update(rendering="comfort_noise"),
+        "filters.freq_band_p50.rendering: type freq_roi does not read rendering, so it would be ignored"),
+    "bit allocation with no codec that allocates bits": (
+        lambda c: (c["filters"]["frame_energy_p50"].update(rendering="bits"),
+                   c["evaluation"].update(filter_codecs=["encodec24"])),
+        "filters.frame_energy_p50: rendering: bits needs a codec that allocates bits by region (['opus'])"),
+    "bit allocation floor below opus's range": (
+        lambda c: c["filters"]["frame_energy_p50"].update(rendering="bits", floor_kbps=3),
+        "filters.frame_energy_p50.floor_kbps: 3 kbps is outside codecs.opus's 6-510 kbps range"),
+    "predicted score without a model": (
+        lambda c: c["filters"]["frame_energy_p50"].update(score="predicted"),
+        "filters.frame_energy_p50: frame_roi with score predicted needs model: one of"),
+    "predictor on a frame the log-mel hop does not divide": (
+        lambda c: (c["filters"]["frame_energy_p50"].update(score="predicted", model="efficientat_mn04"),
+                   c["mask_search"]["time"].update(frame_ms=125)),
+        "mask_search.time.frame_ms: 125 ms is not a whole multiple of the mask predictor's 10 ms log-mel hop"),
+    "an unknown rendering": (
+        lambda c: c["filters"]["frame_energy_p50"].update(rendering="silence"),
+        "filters.frame_energy_p50.rendering: 'silence' is not one of"),
     # keys the entry's type does not read would be ignored silently
     "opus setting on an encodec entry": (
         lambda c: c["codecs"]["encodec24"].update(mode="cbr"),

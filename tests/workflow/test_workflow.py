@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -190,7 +192,8 @@ def roi_run(tmp_path_factory):
     return workdir, configs
 
 
-ROI_FILTERS = ["frame_saliency_p50", "freq_band_p50", "lowpass_4000", "oracle_roi"]
+ROI_FILTERS = ["frame_energy_noise_p50", "frame_predicted_bits_p50", "frame_saliency_p50", "freq_band_p50",
+               "lowpass_4000", "oracle_roi"]
 ROI_FOLDS = (1, 2)
 
 
@@ -198,13 +201,72 @@ def test_roi_summary_has_every_filter_coded_and_uncoded(roi_run):
     workdir, _ = roi_run
     summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
     assert sorted(set(summary["filter"])) == sorted(ROI_FILTERS + ["none"])
-    assert len(summary) == 5 * 2 and (summary["n_clips"] == 40).all()
+    # Every filter uncoded and coded; the bit-allocating one (it changes no sample) only coded.
+    assert len(summary) == 7 * 2 - 1 and (summary["n_clips"] == 40).all()
+    assert not ((summary["filter"] == "frame_predicted_bits_p50") & (summary["codec"] == "none")).any()
     rows = summary.set_index(["filter", "codec"])
     assert (rows.xs("none", level="codec")["actual_kbps"] == 256.0).all()
-    # Zeroing half of every clip's frames leaves Opus less to code: it spends fewer bits.
-    assert rows.loc[("frame_saliency_p50", "opus_16"), "actual_kbps"] < rows.loc[("none", "opus_16"), "actual_kbps"]
+    # Zeroing half of every clip's frames leaves Opus less to code: it spends fewer bits; so does
+    # coding half of them at the 6 kbps floor.
+    plain = rows.loc[("none", "opus_16"), "actual_kbps"]
+    assert rows.loc[("frame_saliency_p50", "opus_16"), "actual_kbps"] < plain
+    assert rows.loc[("frame_predicted_bits_p50", "opus_16"), "actual_kbps"] < 0.8 * plain
     quality = pd.read_csv(workdir / "results" / "esc50_codec_quality.csv")
     assert sorted(quality["filter"]) == sorted(ROI_FILTERS + ["none"]) and (quality["codec"] == "opus_16").all()
+    delta = pd.read_csv(workdir / "results" / "esc50_delta_rate.csv")
+    assert {"bd_rate_ci_low", "bd_rate_ci_high"} <= set(delta.columns)
+    assert sorted(delta["test"]) == sorted(f"{name}/opus" for name in ROI_FILTERS)
+
+
+def test_bit_allocation_codes_the_predicted_region_at_the_high_rate(roi_run):
+    from acom.codecs.opus import read_ogg_opus, roi_frame_mask
+
+    workdir, _ = roi_run
+    results = workdir / "results" / "esc50"
+    filtered = pd.read_parquet(results / "filtered/frame_predicted_bits_p50/sr16000/fold1.parquet")
+    assert (filtered["kept_share"] == 0.5).all() and filtered["floor_kbps"].eq(6.0).all()
+    coded = pd.read_parquet(results / "coded/frame_predicted_bits_p50/opus_16/fold1.parquet").set_index("clip_id")
+    for rec in filtered.head(4).itertuples():
+        regions = json.loads(rec.bit_roi)
+        assert sum(end - start for start, end in regions) == pytest.approx(2.5)  # half of 5 s in 250 ms frames
+        x, _ = sf.read(workdir / rec.path)  # the filter changed no sample: it only chose the region
+        original, _ = sf.read(workdir / "results/esc50/resampled/sr16000/fold1" / f"{rec.clip_id}.flac")
+        np.testing.assert_array_equal(x, original)
+        sizes = np.array([len(p) for p in read_ogg_opus(workdir / coded.loc[rec.clip_id, "bitstream_path"]).packets])
+        inside = roi_frame_mask(regions, n_frames=len(sizes), frame_size=320, lookahead=104, sample_rate=16000,
+                                n_samples=len(x))
+        assert sizes[inside].mean() > 1.5 * sizes[~inside].mean()
+        assert coded.loc[rec.clip_id, "decode_length"] == len(x)
+
+
+def test_comfort_noise_fills_the_dropped_frames(roi_run):
+    workdir, _ = roi_run
+    frames = pd.read_parquet(workdir / "results/esc50/filtered/frame_energy_noise_p50/sr16000/fold1.parquet")
+    assert (frames["kept_share"] == 0.5).all()
+    for path in frames["path"].head(5):
+        y, _ = sf.read(workdir / path)
+        assert np.mean(y == 0) < 0.05  # unlike zeroing: noise where frames were dropped
+
+
+def test_mask_predictor_is_trained_on_the_other_folds_and_scored_on_its_own(roi_run):
+    import torch
+
+    from acom.roi.predictor import QUALITY_PERCENTAGES
+
+    workdir, _ = roi_run
+    for fold, others in ((1, [2]), (2, [1])):
+        state = torch.load(workdir / f"results/esc50/mask_predictor/mfcc/fold{fold}.pt", weights_only=False)
+        assert state["train_folds"] == others  # never a clip or mask of its test fold
+    table = pd.read_csv(workdir / "results" / "esc50_mask_predictor.csv")
+    assert sorted(zip(table["ranking"], table["axis"])) == [(r, a) for r in ("energy", "predicted", "random")
+                                                            for a in ("freq", "time")]
+    assert (table["n_clips"] == 40).all() and (table["n_folds"] == 2).all()
+    assert table["frame_auc"].between(0, 1).all()
+    predicted = table[table["ranking"] == "predicted"]
+    assert (predicted["n_parameters"] <= 100_000).all() and (predicted["ms_per_clip"] > 0).all()
+    assert table.loc[table["ranking"] != "predicted", "ms_per_clip"].isna().all()
+    for p in QUALITY_PERCENTAGES:
+        assert table[f"accuracy_keep_{p}"].between(0, 1).all()
 
 
 def test_roi_filtered_audio_is_playable_and_filtered(roi_run):
@@ -292,6 +354,7 @@ def test_real_esc10_subset_end_to_end(tmp_path):
         "mask_search": {"models": ["efficientat_mn04"], "folds": [1], "percentages": [25, 50, 75],
                         "time": {"frame_ms": 500, "stride_frames": 2}, "freq": {"n_bands": 8, "stride_bands": 2},
                         "codecs": ["opus_16"]},
+        "mask_predictor": {"models": []},  # its quality table needs every fold's search
         # 100 clips: one thread per job, two jobs at a time on 2 cores.
         "threads": {"embed": 1, "classify": 1, "search": 1},
     }))

@@ -16,7 +16,7 @@ from acom.codecs import CODECS, codec_downloads, codec_sample_rate
 from acom.conditions import UNCODED, condition_name, nominal_kbps, parse_condition
 from acom.config import validate_config
 from acom.data.desed import desed_classes
-from acom.filters import filter_model, uses_masks
+from acom.filters import allocates_bits, filter_model, filter_predictor, uses_masks
 from acom.models import model_downloads, model_sample_rate
 
 # The schema (filling in defaults), type defaults, derived defaults and the cross-checks; every
@@ -104,6 +104,11 @@ def masks_path(model, fold):
     return f"results/esc50/masks/{model}/fold{fold}.parquet"
 
 
+def mask_predictor_path(model, fold):
+    """The mask predictor for test fold `fold`, trained on the other folds' masks of `model`."""
+    return f"results/esc50/mask_predictor/{model}/fold{fold}.pt"
+
+
 def masked_rates_path(model, codec, fold):
     """What coding each searched mask of a fold costs under one coded condition."""
     return f"results/esc50/masks/{model}/kbps/{codec}/fold{fold}.parquet"
@@ -164,10 +169,21 @@ def train_condition_of(wildcards):
 # Coded conditions <codec>_<kbps>, one per configured bitrate of each evaluated codec.
 CODED = coded_conditions(config["evaluation"]["codecs"])
 # (filter, codec) conditions the ESC-50 test folds are evaluated under: the unprocessed reference,
-# every coded condition, and each filter uncoded and under the coded conditions of filter_codecs.
+# every coded condition, and each filter uncoded and under the coded conditions of filter_codecs;
+# a bit-allocating filter (rendering: bits) only under the filter codecs that allocate bits.
 FILTER_CODECS = [codec for codec in config["evaluation"]["codecs"] if codec in config["evaluation"]["filter_codecs"]]
+FILTER_CURVES = {
+    filter: [
+        codec
+        for codec in FILTER_CODECS
+        if not allocates_bits(config["filters"][filter]) or CODECS[config["codecs"][codec]["type"]].allocates_bits
+    ]
+    for filter in FILTERS
+}
 CONDITIONS = [(UNCODED, codec) for codec in [UNCODED, *CODED]] + [
-    (filter, codec) for filter in FILTERS for codec in [UNCODED, *coded_conditions(FILTER_CODECS)]
+    (filter, codec)
+    for filter in FILTERS
+    for codec in ([] if allocates_bits(config["filters"][filter]) else [UNCODED]) + coded_conditions(FILTER_CURVES[filter])
 ]
 
 # --- sound event detection data (datasets.desed) --------------------------------------------------

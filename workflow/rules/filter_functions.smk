@@ -6,8 +6,8 @@ def filter_params(name):
 
 
 def filter_inputs(wildcards):
-    """Unfiltered clips at the consumer's rate, plus the model files (saliency) or the fold's best
-    masks (oracle_roi) the filter needs."""
+    """Unfiltered clips at the consumer's rate, plus the model files (saliency), the fold's best
+    masks (oracle_roi) or the fold's mask predictor (score: predicted) the filter needs."""
     manifest, audio = audio_paths(wildcards.dataset, UNCODED, UNCODED, wildcards.rate, wildcards.fold)
     inputs = {"manifest": manifest, "audio": audio}
     params = filter_params(wildcards.filter)
@@ -16,4 +16,6 @@ def filter_inputs(wildcards):
         inputs["masks"] = masks_path(model, wildcards.fold)
     elif model is not None:
         inputs.update(model_files(model))
+    if filter_predictor(params):
+        inputs["predictor"] = mask_predictor_path(filter_predictor(params), wildcards.fold)
     return inputs

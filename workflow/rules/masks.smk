@@ -55,6 +55,78 @@ rule code_masks:
         "../scripts/code_masks.py"
 
 
+rule train_mask_predictor:
+    input:
+        unpack(predictor_train_inputs),
+    output:
+        predictor=mask_predictor_path("{model}", "{fold}"),
+    log:
+        "results/logs/train_mask_predictor/{model}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/train_mask_predictor/{model}/fold{fold}.tsv"
+    params:
+        settings=PREDICTOR_SETTINGS,
+        search=SEARCH_SETTINGS,
+    threads: threads_for("predictor", 1)
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV
+    script:
+        "../scripts/train_mask_predictor.py"
+
+
+rule score_mask_predictor:
+    input:
+        unpack(predictor_quality_inputs),
+    output:
+        quality=mask_predictor_quality_path("{model}", "{fold}"),
+    log:
+        "results/logs/score_mask_predictor/{model}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/score_mask_predictor/{model}/fold{fold}.tsv"
+    params:
+        model=lambda wildcards: model_params(wildcards.model),
+        search=SEARCH_SETTINGS,
+        classifier=lambda wildcards: config["classifiers"][SEARCH.get("classifier", "logreg")],
+        seed=config["evaluation"]["seed"],
+        cache_dir="resources/models",
+    threads: threads_for("search", 2)
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV
+    script:
+        "../scripts/score_mask_predictor.py"
+
+
+rule mask_predictor_summary:
+    input:
+        quality=[mask_predictor_quality_path(model, fold) for model in PREDICTOR_MODELS for fold in FOLDS],
+    output:
+        summary=report(
+            "results/esc50_mask_predictor.csv",
+            caption="../report/mask_predictor.rst",
+            category="ESC-50",
+        ),
+    log:
+        "results/logs/mask_predictor_summary.log",
+    params:
+        models=PREDICTOR_MODELS,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../scripts/mask_predictor_summary.py"
+
+
 rule roi_summary:
     input:
         **roi_summary_inputs(),
@@ -82,3 +154,4 @@ rule roi_summary:
 
 localrules:
     roi_summary,
+    mask_predictor_summary,

@@ -8,6 +8,7 @@ include: "report_functions.smk"
 rule compare_conditions:
     input:
         summary=rules.summarize_esc50.output.summary,
+        predictions=summary_inputs()["predictions"],
     output:
         accuracy_drop=report(
             "results/esc50_accuracy_drop.csv",
@@ -24,7 +25,10 @@ rule compare_conditions:
     params:
         filters=FILTERS,
         codec_families=config["evaluation"]["codecs"],
-        filter_codecs=FILTER_CODECS,
+        filter_codecs=FILTER_CURVES,
+        conditions=SUMMARY_CONDITIONS,
+        bootstrap=config["evaluation"]["bootstrap"],
+        seed=config["evaluation"]["seed"],
     threads: 1
     resources:
         mem_mb=1000,

@@ -22,9 +22,16 @@ CONFUSION_PLOTS = [
 ]
 # The listening page plays the clips at the highest rate any evaluated model hears them.
 LISTEN_RATE = max(model_rate(model) for model in MODELS)
+# A filter plays uncoded; one that allocates bits (it changes no sample) at its first coded condition.
 LISTEN_CONDITIONS = (
     [("original", UNCODED, UNCODED)]
-    + [(filter, filter, UNCODED) for filter in FILTERS]
+    + [
+        (filter, filter, UNCODED)
+        if (filter, UNCODED) in CONDITIONS
+        else (f"{filter} ({parse_condition(coded)[0]} {parse_condition(coded)[1]:g} kbps)", filter, coded)
+        for filter in FILTERS
+        for coded in [next((codec for f, codec in CONDITIONS if f == filter), UNCODED)]
+    ]
     + [(f"{parse_condition(coded)[0]} {parse_condition(coded)[1]:g} kbps", UNCODED, coded) for coded in CODED]
 )
 LISTEN_PREDICTIONS = [(model, filter, codec) for model in MODELS for label, filter, codec in LISTEN_CONDITIONS]

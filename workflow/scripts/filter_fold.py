@@ -7,6 +7,7 @@ from acom.filters import build_filter
 from acom.filters.stage import filter_fold
 from acom.io import write_parquet
 from acom.logs import log_to_file
+from acom.roi.predictor import load_mask_predictor
 from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
@@ -19,7 +20,11 @@ with log_to_file(snakemake.log[0]) as log:
         model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir,
                            name=snakemake.params.model_name)
         embed = waveform_embedder(model, rate, batch_size=snakemake.params.model.get("batch_size", 16))
-    apply = build_filter(params, embed=embed, masks=masks, search_params=snakemake.params.search)
+    predictor = None
+    if "predictor" in snakemake.input.keys():  # score: predicted: the fold's mask predictor
+        configure_torch(snakemake.threads)
+        predictor = load_mask_predictor(snakemake.input.predictor)
+    apply = build_filter(params, embed=embed, masks=masks, search_params=snakemake.params.search, predictor=predictor)
     clips = pd.read_parquet(snakemake.input.manifest)
     table = filter_fold(clips, apply, name=snakemake.wildcards.filter, out_dir=snakemake.output.audio)
     table["actual_kbps"] = clips.set_index("clip_id").loc[table["clip_id"], "actual_kbps"].to_numpy()

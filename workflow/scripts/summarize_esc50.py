@@ -5,7 +5,7 @@ interval and test against the reference, and the tests between conditions of equ
 import pandas as pd
 
 from acom.classification.protocol import PER_FOLD_COLUMNS, summarize
-from acom.classification.significance import add_confidence_and_reference_tests, equal_rate_tests
+from acom.classification.significance import add_confidence_and_reference_tests, equal_rate_tests, read_outcomes
 from acom.io import write_csv
 from acom.logs import log_to_file
 
@@ -13,11 +13,7 @@ with log_to_file(snakemake.log[0]) as log:
     per_fold = pd.concat([pd.read_parquet(path) for path in snakemake.input.metrics], ignore_index=True)
     per_fold = per_fold[PER_FOLD_COLUMNS].sort_values(PER_FOLD_COLUMNS[:7]).reset_index(drop=True)
     write_csv(per_fold, snakemake.output.per_fold)
-    keys = ["model", "classifier", "train_condition", "filter", "codec"]
-    predictions = pd.concat(
-        [pd.read_parquet(path, columns=["clip_id", "fold", "correct"]).assign(**dict(zip(keys, condition)))
-         for path, condition in zip(snakemake.input.predictions, snakemake.params.conditions, strict=True)],
-        ignore_index=True)
+    predictions = read_outcomes(snakemake.input.predictions, snakemake.params.conditions)
     bootstrap = snakemake.params.bootstrap
     summary = add_confidence_and_reference_tests(summarize(per_fold), predictions,
                                                  n_resamples=bootstrap["n_resamples"],

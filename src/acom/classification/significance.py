@@ -37,6 +37,16 @@ PAIRED_TEST_COLUMNS = GROUP_KEYS + [
 REFERENCE_TEST_COLUMNS = ["accuracy_ci_low", "accuracy_ci_high", "clips_lost", "clips_gained", "p_vs_reference"]
 
 
+def read_outcomes(paths: Sequence[str], conditions: Sequence[tuple]) -> pd.DataFrame:
+    """Per-clip outcomes (clip_id, fold, correct) of prediction files, each tagged with its
+    (model, classifier, train_condition, filter, codec) from ``conditions`` (one per path)."""
+    keys = GROUP_KEYS + ["filter", "codec"]
+    if len(paths) != len(conditions):
+        raise ValueError(f"{len(paths)} prediction files for {len(conditions)} conditions")
+    return pd.concat([pd.read_parquet(path, columns=["clip_id", "fold", "correct"]).assign(**dict(zip(keys, condition)))
+                      for path, condition in zip(paths, conditions)], ignore_index=True)
+
+
 def fold_resamples(fold: int, size: int, *, n_resamples: int, seed: int) -> np.ndarray:
     """(n_resamples, size) clip indices drawn with replacement within one fold; the same for every
     condition of a run (they depend only on seed, fold and size)."""

@@ -53,6 +53,7 @@ CODECS: Registry[CodecSpec] = Registry("codec", (
             "application": ConfigKey({"type": "string", "enum": ["audio", "voip", "restricted_lowdelay"]}, "audio"),
         },
         clip_threads=True,
+        allocates_bits=True,
     ),
     CodecSpec(
         type="mp3",

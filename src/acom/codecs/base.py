@@ -74,6 +74,8 @@ class CodecSpec:
     clip_threads: the codec's library codes one clip on one core and releases the GIL (libopus,
         LAME, ... through ctypes or cffi): a job codes its clips on a pool of its threads and never
         loads torch. Otherwise (EnCodec) the library uses the job's threads itself.
+    allocates_bits: the codec can spend its bits by region (``code_roi(clip, path, roi, floor_kbps)``):
+        the region at the condition's bitrate, the rest at a floor (``rendering: bits`` filters).
     check: ``"module:function"`` called as ``function(name, params) -> list[str]`` at planning, for
         problems the static fields cannot express (e.g. MP3's frame bitrates at the entry's rate),
         each message naming ``codecs.<name>.<key>``, the value and what the codec supports.
@@ -90,4 +92,5 @@ class CodecSpec:
     files: Mapping[str, Download] = field(default_factory=dict)
     encode_full: str | None = None
     clip_threads: bool = False
+    allocates_bits: bool = False
     check: str | None = None

@@ -15,7 +15,7 @@ import io
 import os
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,12 +122,18 @@ def _make_encoder(sample_rate: int, bitrate_bps: int, mode: str, complexity: int
 
 
 def encode_opus(samples: np.ndarray, sample_rate: int, *, bitrate_kbps: float, mode: str = "vbr",
-                complexity: int = 10, frame_ms: float = 20, application: str = "audio") -> OpusStream:
+                complexity: int = 10, frame_ms: float = 20, application: str = "audio",
+                roi: Sequence[tuple[float, float]] | None = None, floor_kbps: float | None = None) -> OpusStream:
     """Encode a mono float clip in [-1, 1] at ``sample_rate`` (the coding rate) into Opus packets.
 
     The float API is used, so the input is not quantized to 16 bits first. The last frame is padded
     with zeros, and enough further zeros are fed for the encoder's lookahead to flush the end of the
     clip into the packets; :func:`decode_opus` removes both again.
+
+    With ``roi`` ([start, end) intervals in seconds) the bitrate changes frame by frame: libopus
+    takes a new target between frames, so frames that decode mostly inside the region are coded at
+    ``bitrate_kbps`` and the others at ``floor_kbps`` (see :func:`roi_frame_mask`); the stream stays
+    a standard one that any decoder plays.
     """
     _check_settings(sample_rate, bitrate_kbps, mode, complexity, frame_ms, application)
     pcm = _check_samples(samples)
@@ -138,12 +144,42 @@ def encode_opus(samples: np.ndarray, sample_rate: int, *, bitrate_kbps: float, m
     n_frames = -(-(pcm.shape[0] + lookahead) // frame_size)  # ceil: covers the clip and the lookahead
     padded = np.zeros(n_frames * frame_size, dtype=np.float32)
     padded[: pcm.shape[0]] = pcm
+    frame_bps = np.full(n_frames, bitrate_bps)
+    if roi is not None:
+        if floor_kbps is None:
+            raise ValueError("floor_kbps: a region of interest needs the bitrate outside it")
+        _check_settings(sample_rate, floor_kbps, mode, complexity, frame_ms, application)
+        inside = roi_frame_mask(roi, n_frames=n_frames, frame_size=frame_size, lookahead=lookahead,
+                                sample_rate=sample_rate, n_samples=pcm.shape[0])
+        frame_bps = np.where(inside, bitrate_bps, round(float(floor_kbps) * 1000))
     packets = []
-    for start in range(0, padded.shape[0], frame_size):
+    for index, start in enumerate(range(0, padded.shape[0], frame_size)):
+        if roi is not None and encoder.bitrate != frame_bps[index]:
+            encoder.bitrate = int(frame_bps[index])
         frame = padded[start : start + frame_size].tobytes()
         packets.append(opuslib.api.encoder.encode_float(encoder.encoder_state, frame, frame_size, MAX_PACKET_BYTES))
     return OpusStream(packets=packets, sample_rate=sample_rate, pre_skip=lookahead * (GRANULE_RATE // sample_rate),
                       n_samples=int(pcm.shape[0]), frame_size=frame_size)
+
+
+def roi_frame_mask(roi: Sequence[tuple[float, float]], *, n_frames: int, frame_size: int, lookahead: int,
+                   sample_rate: int, n_samples: int) -> np.ndarray:
+    """Which of ``n_frames`` Opus frames code the region ``roi`` ([start, end) seconds of the input).
+
+    Packet i decodes to output samples [i, i + 1) * frame_size, which after the pre-skip are input
+    samples [i * frame_size - lookahead, (i + 1) * frame_size - lookahead): a frame is in the region
+    when at least half of the input samples it carries are.
+    """
+    keep = np.zeros(n_samples, dtype=bool)
+    for start_s, end_s in roi:
+        if not 0 <= start_s <= end_s:
+            raise ValueError(f"roi: interval [{start_s}, {end_s}) s is not a forward interval from 0")
+        keep[max(0, round(start_s * sample_rate)): min(n_samples, round(end_s * sample_rate))] = True
+    inside = np.zeros(n_frames, dtype=bool)
+    for index in range(n_frames):
+        first, last = max(0, index * frame_size - lookahead), min(n_samples, (index + 1) * frame_size - lookahead)
+        inside[index] = last > first and 2 * keep[first:last].sum() >= last - first
+    return inside
 
 
 def decode_opus(stream: OpusStream) -> np.ndarray:
@@ -327,6 +363,15 @@ class OpusCodec(ClipByClip):
         """Encode ``clip`` (float, at the coding rate), write its Ogg Opus file, decode it in memory."""
         stream = encode_opus(clip, self.sample_rate, bitrate_kbps=self.bitrate_kbps, mode=self.mode,
                              complexity=self.complexity, frame_ms=self.frame_ms, application=self.application)
+        file_bytes = write_ogg_opus(bitstream_path, stream)
+        return CodedClip(decode_opus(stream), payload_bytes(stream), file_bytes)
+
+    def code_roi(self, clip: np.ndarray, bitstream_path: str | os.PathLike, roi: Sequence[tuple[float, float]],
+                 floor_kbps: float) -> CodedClip:
+        """:meth:`code` with the bitrate at ``floor_kbps`` outside ``roi`` (seconds), frame by frame."""
+        stream = encode_opus(clip, self.sample_rate, bitrate_kbps=self.bitrate_kbps, mode=self.mode,
+                             complexity=self.complexity, frame_ms=self.frame_ms, application=self.application,
+                             roi=roi, floor_kbps=floor_kbps)
         file_bytes = write_ogg_opus(bitstream_path, stream)
         return CodedClip(decode_opus(stream), payload_bytes(stream), file_bytes)
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from acom.filters import ClipFilter
+from acom.filters import ClipFilter, FilteredClip
 
 NAIVE_TYPES = ("lowpass", "highpass", "bandpass")
 
@@ -37,8 +37,7 @@ def build(params: Mapping[str, Any], **_) -> ClipFilter:
     kind = params["type"]
     edges = {key: float(params[key]) for key in ("cutoff_hz", "low_hz", "high_hz") if key in params}
 
-    def apply(clip_id: str, samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, str, float]:
-        return butterworth(samples, sample_rate, kind=kind, order=int(params.get("order", 8)), **edges), "none", \
-            float("nan")
+    def apply(clip_id: str, samples: np.ndarray, sample_rate: int) -> FilteredClip:
+        return FilteredClip(butterworth(samples, sample_rate, kind=kind, order=int(params.get("order", 8)), **edges))
 
     return apply

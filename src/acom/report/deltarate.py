@@ -28,7 +28,7 @@ given accuracy", which is what BD-rate compares.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,9 +39,12 @@ from acom.conditions import codec_family
 
 GROUP_KEYS = ["model", "classifier", "train_condition"]
 DELTA_RATE_COLUMNS = GROUP_KEYS + [
-    "reference", "test", "bd_rate_percent", "metric_overlap_low", "metric_overlap_high",
-    "n_points_reference", "n_points_test", "note",
+    "reference", "test", "bd_rate_percent", "bd_rate_ci_low", "bd_rate_ci_high", "metric_overlap_low",
+    "metric_overlap_high", "n_points_reference", "n_points_test", "note",
 ]
+# Bootstrap resamples whose curves no longer overlap give no BD-rate; above this share of them the
+# interval is not reported (it would describe only the resamples that happen to overlap).
+MAX_UNDEFINED_SHARE = 0.05
 ACCURACY_DROP_COLUMNS = GROUP_KEYS + [
     "filter", "codec", "nominal_kbps", "actual_kbps", "accuracy_mean", "reference_accuracy", "accuracy_delta",
 ]
@@ -157,14 +160,57 @@ def bd_rate(rate_ref: Sequence[float], metric_ref: Sequence[float], rate_test: S
     return delta_rate(rate_ref, metric_ref, rate_test, metric_test).percent
 
 
-def curve_points(group: pd.DataFrame, curve: Curve, *, metric: str = "accuracy_mean") -> tuple[np.ndarray, np.ndarray]:
-    """(actual kbps, metric) of ``curve``'s coded conditions in one model/classifier/train-condition
-    group of the summary, sorted by rate; the uncoded condition is never a curve point."""
+def curve_rows(group: pd.DataFrame, curve: Curve) -> pd.DataFrame:
+    """The summary rows of ``curve``'s coded conditions in one model/classifier/train-condition
+    group, sorted by actual rate; the uncoded condition is never a curve point."""
     coded = group["codec"] != "none"
     families = group["codec"].map(codec_family)
-    rows = group[coded & (group["filter"] == curve.filter) & (families == curve.codec_family)]
-    rows = rows.sort_values("actual_kbps")
+    return group[coded & (group["filter"] == curve.filter) & (families == curve.codec_family)].sort_values("actual_kbps")
+
+
+def curve_points(group: pd.DataFrame, curve: Curve, *, metric: str = "accuracy_mean") -> tuple[np.ndarray, np.ndarray]:
+    """(actual kbps, metric) of ``curve``'s coded conditions in one group of the summary (see :func:`curve_rows`)."""
+    rows = curve_rows(group, curve)
     return rows["actual_kbps"].to_numpy(np.float64), rows[metric].to_numpy(np.float64)
+
+
+def resampled_accuracies(correct: np.ndarray, folds: np.ndarray, *, n_resamples: int, seed: int) -> np.ndarray:
+    """(conditions, n_resamples) accuracies (the mean over folds of per-fold accuracy) of per-clip
+    outcomes ``correct`` (conditions, clips), clips resampled within each fold exactly as the
+    summary's intervals resample them (:func:`acom.classification.significance.fold_resamples`)."""
+    from acom.classification.significance import fold_resamples
+
+    correct = np.asarray(correct, dtype=bool)
+    fold_means = []
+    for fold in np.unique(folds):
+        values = correct[:, folds == fold]
+        index = fold_resamples(int(fold), values.shape[1], n_resamples=n_resamples, seed=seed)
+        fold_means.append(values[:, index].mean(axis=2))
+    return np.mean(fold_means, axis=0)
+
+
+def delta_rate_interval(rate_ref: np.ndarray, correct_ref: np.ndarray, rate_test: np.ndarray,
+                        correct_test: np.ndarray, folds: np.ndarray, *, n_resamples: int = 2000,
+                        confidence: float = 0.95, seed: int = 0) -> tuple[float, float, str]:
+    """Percentile bootstrap interval of the BD-rate of two curves: the clips are resampled within
+    each fold (the same clips for every condition, a paired bootstrap), each condition's accuracy
+    recomputed and the BD-rate taken again with the rates held at their measured means (the rate of
+    a condition varies far less between resamples than its accuracy). ``correct_*`` is (points,
+    clips) in the curves' point order, clips in one order with ``folds``. Returns (low, high, note);
+    NaN with a note when more than :data:`MAX_UNDEFINED_SHARE` of the resamples give no BD-rate."""
+    accuracies = resampled_accuracies(np.concatenate([correct_ref, correct_test]), np.asarray(folds),
+                                      n_resamples=n_resamples, seed=seed)
+    n_ref = len(rate_ref)
+    values = np.array([delta_rate(rate_ref, accuracies[:n_ref, b], rate_test, accuracies[n_ref:, b]).percent
+                       for b in range(n_resamples)])
+    undefined = float(np.mean(np.isnan(values)))
+    if undefined > MAX_UNDEFINED_SHARE:
+        nan = float("nan")
+        return nan, nan, f"no interval: {undefined:.0%} of bootstrap resamples give no BD-rate (curves barely overlap)"
+    tail = (1 - confidence) / 2
+    low, high = np.nanquantile(values, [tail, 1 - tail])
+    note = f"{undefined:.1%} of bootstrap resamples gave no BD-rate" if undefined else ""
+    return float(low), float(high), note
 
 
 def _as_curve(selector: Curve | tuple[str, str]) -> Curve:
@@ -172,7 +218,8 @@ def _as_curve(selector: Curve | tuple[str, str]) -> Curve:
 
 
 def delta_rate_table(summary: pd.DataFrame, pairs: Sequence[tuple[Curve | tuple[str, str], Curve | tuple[str, str]]],
-                     *, metric: str = "accuracy_mean") -> pd.DataFrame:
+                     *, metric: str = "accuracy_mean", predictions: pd.DataFrame | None = None,
+                     n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """BD-rate for each (reference, test) pair of curves in every model/classifier/train-condition group.
 
     ``pairs`` holds (reference, test) curves, each a :class:`Curve` or a ``(filter, codec_family)``
@@ -180,26 +227,66 @@ def delta_rate_table(summary: pd.DataFrame, pairs: Sequence[tuple[Curve | tuple[
     ``(("none", "opus"), ("none", "encodec24"))`` what EnCodec saves over Opus. Rates are actual kbps.
     A group holding neither curve of a pair gives no row; one holding only one curve, or fewer than
     2 points on one, gives a NaN row whose ``note`` says why, so a missing comparison stays visible.
+
+    With ``predictions`` (per clip: model, classifier, train_condition, filter, codec, clip_id, fold,
+    correct) each defined BD-rate of ``accuracy_mean`` gets its ``confidence`` bootstrap interval
+    (:func:`delta_rate_interval`); without, the interval columns are NaN.
     """
     rows = []
+    outcomes = _outcomes_by_condition(predictions) if predictions is not None else None
+    nan = float("nan")
     for key, group in summary.groupby(GROUP_KEYS, sort=True, dropna=False):
         for reference, test in (tuple(map(_as_curve, pair)) for pair in pairs):
-            ref_points = curve_points(group, reference, metric=metric)
-            test_points = curve_points(group, test, metric=metric)
-            if len(ref_points[0]) == 0 and len(test_points[0]) == 0:
+            ref_rows, test_rows = curve_rows(group, reference), curve_rows(group, test)
+            if ref_rows.empty and test_rows.empty:
                 continue
+            ref_points = ref_rows["actual_kbps"].to_numpy(np.float64), ref_rows[metric].to_numpy(np.float64)
+            test_points = test_rows["actual_kbps"].to_numpy(np.float64), test_rows[metric].to_numpy(np.float64)
             try:
                 result = delta_rate(*ref_points, *test_points)
             except ValueError as err:
-                nan = float("nan")
                 result = DeltaRate(nan, nan, nan, len(ref_points[0]), len(test_points[0]), str(err))
+            low = high = nan
+            notes = [result.note] if result.note else []
+            if outcomes is not None and metric == "accuracy_mean" and not math.isnan(result.percent):
+                ref_correct, folds = _curve_outcomes(outcomes, key, ref_rows)
+                test_correct, _ = _curve_outcomes(outcomes, key, test_rows)
+                low, high, note = delta_rate_interval(ref_points[0], ref_correct, test_points[0], test_correct, folds,
+                                                      n_resamples=n_resamples, confidence=confidence, seed=seed)
+                notes += [note] if note else []
             rows.append({
                 **dict(zip(GROUP_KEYS, key)), "reference": reference.label, "test": test.label,
-                "bd_rate_percent": result.percent, "metric_overlap_low": result.overlap_low,
-                "metric_overlap_high": result.overlap_high, "n_points_reference": result.n_points_reference,
-                "n_points_test": result.n_points_test, "note": result.note,
+                "bd_rate_percent": result.percent, "bd_rate_ci_low": low, "bd_rate_ci_high": high,
+                "metric_overlap_low": result.overlap_low, "metric_overlap_high": result.overlap_high,
+                "n_points_reference": result.n_points_reference, "n_points_test": result.n_points_test,
+                "note": "; ".join(notes),
             })
     return pd.DataFrame(rows, columns=DELTA_RATE_COLUMNS)
+
+
+def _outcomes_by_condition(predictions: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
+    """Per (model, classifier, train_condition, filter, codec): its clips' (fold, correct), by clip id."""
+    keys = GROUP_KEYS + ["filter", "codec"]
+    return {key: table.set_index("clip_id").sort_index()[["fold", "correct"]]
+            for key, table in predictions.groupby(keys, sort=False)}
+
+
+def _curve_outcomes(outcomes: dict[tuple, pd.DataFrame], group_key: tuple, rows: pd.DataFrame
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(points, clips) outcomes of a curve's conditions and the clips' folds; every condition must
+    have been scored on the same clips."""
+    tables = []
+    for row in rows.itertuples(index=False):
+        key = (*group_key, row.filter, row.codec)
+        if key not in outcomes:
+            raise ValueError(f"no per-clip predictions for {'/'.join(map(str, key))}: the summary and the "
+                             "predictions come from different runs")
+        tables.append(outcomes[key])
+    index = tables[0].index
+    for table, row in zip(tables[1:], rows.itertuples(index=False)):
+        if not table.index.equals(index):
+            raise ValueError(f"{row.filter}/{row.codec} was scored on other clips than {rows['codec'].iloc[0]}")
+    return np.stack([table["correct"].to_numpy(bool) for table in tables]), tables[0]["fold"].to_numpy()
 
 
 def accuracy_drop(summary: pd.DataFrame) -> pd.DataFrame:
@@ -225,11 +312,17 @@ def accuracy_drop(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparison_pairs(filters: Sequence[str], codec_families: Sequence[str], *,
-                     filter_codecs: Sequence[str] | None = None) -> list[tuple[Curve, Curve]]:
+                     filter_codecs: Sequence[str] | Mapping[str, Sequence[str]] | None = None
+                     ) -> list[tuple[Curve, Curve]]:
     """(reference, test) curves worth a delta rate: every filter against no filter under each codec
-    family the filters are coded with (``filter_codecs``, default all: what ROI filtering saves), and
-    every codec family against the first one, unfiltered (e.g. MP3 or EnCodec against Opus)."""
-    filtered = codec_families if filter_codecs is None else filter_codecs
-    pairs = [(Curve("none", family), Curve(name, family)) for family in filtered for name in filters]
+    family the filters are coded with (``filter_codecs``: one list for every filter, or a list per
+    filter; default all: what ROI filtering saves), and every codec family against the first one,
+    unfiltered (e.g. MP3 or EnCodec against Opus)."""
+    def families_of(name: str) -> Sequence[str]:
+        if filter_codecs is None:
+            return codec_families
+        return filter_codecs.get(name, []) if isinstance(filter_codecs, Mapping) else filter_codecs
+
+    pairs = [(Curve("none", family), Curve(name, family)) for name in filters for family in families_of(name)]
     pairs += [(Curve("none", codec_families[0]), Curve("none", family)) for family in codec_families[1:]]
     return pairs

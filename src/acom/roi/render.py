@@ -53,10 +53,10 @@ def shaped_noise(n_samples: int, power: np.ndarray, *, seed: int) -> np.ndarray:
     return noise / rms if rms > 0 else noise
 
 
-def comfort_noise(samples: np.ndarray, gain: np.ndarray, *, seed: int) -> np.ndarray:
+def comfort_noise(samples: np.ndarray, gain: np.ndarray, *, seed: int, level_gain: float = 1.0) -> np.ndarray:
     """The clip with its dropped part (``gain`` < 1) replaced by comfort noise at the dropped part's
-    level: the noise's RMS over the dropped samples equals the clip's RMS there (a silent dropped
-    part stays silent)."""
+    level times ``level_gain``: the noise's RMS over the dropped samples (weighted by ``1 - gain``)
+    equals the clip's RMS there times ``level_gain`` (a silent dropped part stays silent)."""
     samples = np.asarray(samples, dtype=np.float64)
     gain = np.asarray(gain, dtype=np.float64)
     dropped = 1.0 - gain
@@ -67,7 +67,7 @@ def comfort_noise(samples: np.ndarray, gain: np.ndarray, *, seed: int) -> np.nda
     noise = shaped_noise(samples.size, long_term_spectrum(samples), seed=seed)
     # Scale so that the noise as mixed in (weighted like the level) has the dropped part's RMS.
     noise_level = np.sqrt(np.sum(dropped * noise**2) / weight)
-    scale = level / noise_level if noise_level > 0 else 0.0
+    scale = level_gain * level / noise_level if noise_level > 0 else 0.0
     return (gain * samples + dropped * scale * noise).astype(np.float32)
 
 

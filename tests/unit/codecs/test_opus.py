@@ -22,6 +22,7 @@ from acom.codecs.opus import (
     encode_opus,
     payload_bytes,
     read_ogg_opus,
+    roi_frame_mask,
     write_ogg_opus,
 )
 from acom.io import read_audio
@@ -390,3 +391,50 @@ def test_code_batch_codes_each_clip(tmp_path):
     coded = OpusCodec(bitrate_kbps=16).code_batch(clips, paths)
     assert [c.decoded.shape for c in coded] == [(8000,)] * 3
     assert [c.file_bytes for c in coded] == [p.stat().st_size for p in paths]
+
+
+# --- bit allocation by region of interest --------------------------------------------------------
+ROI_S = [(1.0, 2.0), (3.5, 4.2)]
+
+
+def test_frame_by_frame_bitrate_changes_the_bytes_exactly_where_the_roi_says(tmp_path):
+    clip = _noise(16000, seconds=5.0)
+    codec = OpusCodec(bitrate_kbps=32, mode="cbr")
+    coded = codec.code_roi(clip, tmp_path / "roi.opus", ROI_S, floor_kbps=6)
+    stream = read_ogg_opus(tmp_path / "roi.opus")  # the packets as stored in the file's Ogg pages
+    sizes = np.array([len(packet) for packet in stream.packets])
+    inside = roi_frame_mask(ROI_S, n_frames=len(sizes), frame_size=320, lookahead=104, sample_rate=16000,
+                            n_samples=clip.size)
+    # CBR: a 20 ms frame is exactly kbps * 20 / 8 bytes, 80 at 32 kbps and 15 at 6 kbps.
+    assert set(sizes[inside]) == {80} and set(sizes[~inside]) == {15}
+    # The region's frames are the ones whose decoded samples lie mostly inside it (lookahead shifted).
+    starts_s = (np.arange(len(sizes)) * 320 - 104) / 16000
+    assert inside.sum() == round(0.7 * 50 + 1.0 * 50)
+    assert np.all((starts_s[inside] >= 1.0 - 0.011) & (starts_s[inside] < 4.2))
+    assert coded.payload_bytes == sizes.sum()
+    # The decode keeps the input's length and alignment, inside and outside the region.
+    assert coded.decoded.shape == clip.shape
+    assert _peak_lag(clip[16000:32000], coded.decoded[16000:32000]) == 0
+    plain = codec.code(clip, tmp_path / "plain.opus")
+    assert coded.payload_bytes < 0.6 * plain.payload_bytes
+
+
+def test_roi_coding_on_a_real_clip_spends_more_inside_and_stays_aligned(shared_esc50, tmp_path):
+    clip = _esc50(shared_esc50, ESC50_CLIPS["chainsaw"])  # dense: VBR spends on every frame
+    coded = OpusCodec(bitrate_kbps=24).code_roi(clip, tmp_path / "saw.opus", [(0.0, 2.5)], floor_kbps=6)
+    stream = read_ogg_opus(tmp_path / "saw.opus")
+    sizes = np.array([len(packet) for packet in stream.packets])
+    inside = roi_frame_mask([(0.0, 2.5)], n_frames=len(sizes), frame_size=320, lookahead=104, sample_rate=16000,
+                            n_samples=clip.size)
+    assert sizes[inside].mean() > 2 * sizes[~inside].mean()
+    assert coded.decoded.shape == clip.shape
+    assert _peak_lag(clip[:40000], coded.decoded[:40000]) == 0
+
+
+def test_a_region_needs_a_valid_floor_rate():
+    with pytest.raises(ValueError, match="floor_kbps"):
+        encode_opus(_noise(16000), 16000, bitrate_kbps=24, roi=[(0.0, 0.5)])
+    with pytest.raises(ValueError, match="bitrate_kbps: 2 is outside"):
+        encode_opus(_noise(16000), 16000, bitrate_kbps=24, roi=[(0.0, 0.5)], floor_kbps=2)
+    with pytest.raises(ValueError, match="not a forward interval"):
+        encode_opus(_noise(16000), 16000, bitrate_kbps=24, roi=[(0.5, 0.2)], floor_kbps=6)

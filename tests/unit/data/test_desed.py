@@ -125,7 +125,7 @@ def default_config() -> dict:
     ("edit", "message"),
     [
         (lambda c: c["sed"].update(models=["wav2vec"]), "sed.models lists 'wav2vec'"),
-        (lambda c: c["sed"].update(filters=["oracle_roi"]), "sed.filters: 'oracle_roi' is an oracle_roi filter"),
+        (lambda c: c["sed"].update(filters=["oracle_roi"]), "sed.filters: 'oracle_roi' uses the mask search"),
         (lambda c: c["sed"].update(codecs=["wma"]), "sed.codecs lists 'wma'"),
         (lambda c: c["datasets"]["desed"].update(root="/data/desed"), "datasets.desed.folds: a DESED copy"),
         (lambda c: c["datasets"]["desed"]["synthetic"]["backgrounds"].append("dog"),

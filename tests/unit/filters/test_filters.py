@@ -88,12 +88,15 @@ def test_oracle_filter_applies_each_clips_best_mask_at_any_rate():
     oracle = build_filter({"type": "oracle_roi", "model": "m"}, masks=masks, search_params=search)
     for sr in (16000, 24000):
         x = np.ones(5 * sr, dtype=np.float32)
-        y, axis, kept = oracle("a", x, sr)
+        result = oracle("a", x, sr)
+        y, axis, kept = result.samples, result.axis, result.kept_share
         assert axis == "time" and kept == pytest.approx(0.1)
         assert np.flatnonzero(y)[0] == 2 * sr and np.count_nonzero(y) == sr // 2
-        y, axis, _ = oracle("b", tone(500, sr=sr) + tone(3000, sr=sr), sr)
+        result = oracle("b", tone(500, sr=sr) + tone(3000, sr=sr), sr)
+        y, axis = result.samples, result.axis
         assert axis == "freq" and level_db(y) == pytest.approx(level_db(tone(500, sr=sr)), abs=0.2)
-        y, axis, kept = oracle("c", x, sr)  # no best mask: unchanged
+        result = oracle("c", x, sr)  # no best mask: unchanged
+        y, axis, kept = result.samples, result.axis, result.kept_share
         assert axis == "none" and kept == 1.0 and np.array_equal(y, x)
     assert grid_from_params("freq", search["freq"]).n_bands == 32
 

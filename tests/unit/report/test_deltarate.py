@@ -15,7 +15,9 @@ from acom.report.deltarate import (
     Curve,
     accuracy_drop,
     bd_rate,
+    comparison_pairs,
     delta_rate,
+    delta_rate_interval,
     delta_rate_table,
     monotone_envelope,
 )
@@ -188,3 +190,70 @@ def test_accuracy_drop_without_a_clean_reference_is_nan():
     table = accuracy_drop(summary[~((summary.model == "b") & (summary.codec == "none"))])
     assert table[table.model == "b"].accuracy_delta.isna().all()
     assert table[table.model == "a"].accuracy_delta.notna().all()
+
+
+def _outcomes(rng, accuracies, n_per_fold=100, folds=5):
+    """Per-clip outcomes (points, clips) whose per-fold accuracies follow ``accuracies``, and the folds."""
+    clips = n_per_fold * folds
+    correct = np.stack([rng.random(clips) < a for a in accuracies])
+    return correct, np.repeat(np.arange(1, folds + 1), n_per_fold)
+
+
+def test_delta_rate_interval_covers_the_estimate_and_narrows_with_more_clips():
+    rng = np.random.default_rng(0)
+    rates = np.array([6.0, 8.0, 12.0, 16.0])
+    widths = []
+    for n_per_fold in (40, 400):
+        ref, folds = _outcomes(rng, [0.55, 0.65, 0.72, 0.76], n_per_fold)
+        test, _ = _outcomes(rng, [0.55, 0.65, 0.72, 0.76], n_per_fold)
+        acc_ref, acc_test = (np.mean([c[:, folds == f].mean(axis=1) for f in np.unique(folds)], axis=0)
+                             for c in (ref, test))
+        estimate = bd_rate(rates, acc_ref, 0.8 * rates, acc_test)
+        low, high, note = delta_rate_interval(rates, ref, 0.8 * rates, test, folds, n_resamples=300, seed=1)
+        assert low <= estimate <= high, (low, estimate, high, note)
+        widths.append(high - low)
+    assert widths[1] < 0.75 * widths[0]  # ten times the clips: a clearly narrower interval
+
+
+def test_delta_rate_interval_is_paired_and_reproducible():
+    rng = np.random.default_rng(3)
+    rates = np.array([6.0, 8.0, 12.0, 16.0])
+    ref, folds = _outcomes(rng, [0.5, 0.6, 0.7, 0.75])
+    # The test curve scores exactly the same clips correct at 80 % of the rate: every paired resample
+    # gives the same -20 %, so the interval collapses onto it.
+    low, high, _ = delta_rate_interval(rates, ref, 0.8 * rates, ref.copy(), folds, n_resamples=200, seed=0)
+    assert low == pytest.approx(-20.0, abs=1e-9) and high == pytest.approx(-20.0, abs=1e-9)
+    again = delta_rate_interval(rates, ref, 0.8 * rates, ref.copy(), folds, n_resamples=200, seed=0)
+    assert again[:2] == (low, high)
+
+
+def test_delta_rate_table_adds_intervals_from_per_clip_predictions():
+    rng = np.random.default_rng(5)
+    rates = np.array([6.0, 8.0, 12.0, 16.0])
+    correct, folds = _outcomes(rng, [0.5, 0.6, 0.7, 0.75])
+    rows, predictions = [_clean_row("a", 0.9)], []
+    for filt, scale in (("none", 1.0), ("bits", 0.7)):
+        for point, (nominal, rate) in enumerate(zip(rates, scale * rates)):
+            per_fold = [correct[point, folds == f].mean() for f in np.unique(folds)]
+            rows += _summary_rows("a", filt, "opus", [rate], [np.mean(per_fold)], nominal=[nominal])
+            predictions.append(pd.DataFrame({"model": "a", "classifier": "logreg", "train_condition": "clean",
+                                             "filter": filt, "codec": f"opus_{nominal:g}",
+                                             "clip_id": [f"c{i:04d}" for i in range(len(folds))], "fold": folds,
+                                             "correct": correct[point]}))
+    table = delta_rate_table(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), [(("none", "opus"), ("bits", "opus"))],
+                             predictions=pd.concat(predictions), n_resamples=100)
+    row = table.iloc[0]
+    assert row.bd_rate_percent == pytest.approx(-30.0, abs=1e-9)
+    assert row.bd_rate_ci_low == pytest.approx(-30.0, abs=1e-9) and row.bd_rate_ci_high == pytest.approx(-30.0, abs=1e-9)
+    missing = pd.concat(predictions)
+    with pytest.raises(ValueError, match="no per-clip predictions for a/logreg/clean/none/opus_16"):
+        delta_rate_table(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), [(("none", "opus"), ("bits", "opus"))],
+                         predictions=missing[missing["codec"] != "opus_16"], n_resamples=10)
+
+
+def test_comparison_pairs_take_each_filters_own_codecs():
+    pairs = comparison_pairs(["lowpass", "bits"], ["opus", "mp3"], filter_codecs={"lowpass": ["opus", "mp3"],
+                                                                                  "bits": ["opus"]})
+    labels = [(ref.label, test.label) for ref, test in pairs]
+    assert labels == [("none/opus", "lowpass/opus"), ("none/mp3", "lowpass/mp3"), ("none/opus", "bits/opus"),
+                      ("none/opus", "none/mp3")]

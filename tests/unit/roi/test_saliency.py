@@ -20,7 +20,8 @@ def test_occlusion_saliency_peaks_on_the_planted_frames():
     assert set(np.argsort(-saliency)[:5]) == set(range(20, 25))
     frame_filter = build_filter({"type": "frame_roi", "percentage": 10, "score": "saliency", "frame_ms": 100},
                                 embed=detector.embed_array)
-    y, axis, kept = frame_filter("c", clip, SR)
+    result = frame_filter("c", clip, SR)
+    y, axis, kept = result.samples, result.axis, result.kept_share
     assert axis == "time" and kept == pytest.approx(0.1)
     a, b = int(2.0 * SR), int(2.5 * SR)
     np.testing.assert_array_equal(y[a:b], clip[a:b])
