@@ -31,13 +31,11 @@ ALIGNMENT_SEARCH_S = 0.128
 # A clip's lag is recorded when its decode correlates with the input at least this much somewhere;
 # below it (silence, noise substitution at very low rates) the peak's position means nothing.
 LAG_MIN_PEAK = 0.3
-# A clip stops the job when its decode is near-transparent (peak at least CLEAR_PEAK) yet clearly off
-# lag 0 (lag 0 correlates below LAG_ZERO_RATIO x the peak). Looser criteria catch periodic and tonal
-# sounds at low rates, whose parametric decodes (Opus SILK at 6 kbps) match a period away as well or
-# better (water drops: +47 samples, 0.53; chirping birds: +6 samples, 0.72 there and -0.46 at lag 0).
-CLEAR_PEAK, LAG_ZERO_RATIO = 0.9, 0.7
 # A fold stops when more than half of its clips with a recorded lag share one lag beyond a sample:
-# a delay the codec did not remove shows in every clip, a periodic clip's ambiguity in a few.
+# a delay the codec did not remove shows in every clip. No single clip stops a job: periodic and
+# tonal clips at low rates decode about as well, or better, a period away (water drops under Opus
+# 6 kbps: +47 samples, 0.53 there and 0.42 at lag 0; chirping birds: +6, 0.72 and -0.46; crickets
+# under Opus 8 kbps: +15, 0.93 and 0.58), which is no delay.
 MAX_LAG_OK = 1
 
 
@@ -107,14 +105,14 @@ def _code_clips(codec, records: list, waves: list[np.ndarray], paths: list[Path]
 def _check_fold_alignment(table: pd.DataFrame, condition: str) -> None:
     """Raise if most clips of the fold share one lag beyond a sample (see MAX_LAG_OK)."""
     lags = table["alignment_lag"].dropna()
-    if len(lags) < 5:
+    if lags.empty:
         return
     counts = lags.value_counts()
     lag, count = float(counts.index[0]), int(counts.iloc[0])
     if abs(lag) > MAX_LAG_OK and count > len(lags) / 2:
-        example = table.loc[table["alignment_lag"] == lag, "path"].iloc[0]
+        example = table.loc[table["alignment_lag"] == lag, "clip_id"].iloc[0]
         raise RuntimeError(f"{condition}: {count} of {len(lags)} clips decode {lag:+.0f} samples off their input "
-                           f"(e.g. the decode {example}): the codec's delay was not removed")
+                           f"(e.g. clip {example}): the codec's delay was not removed")
 
 
 def _coded_row(rec, reference: np.ndarray, result, *, out_dir: Path, codec, condition: str, nominal_kbps: float,
@@ -123,10 +121,7 @@ def _coded_row(rec, reference: np.ndarray, result, *, out_dir: Path, codec, cond
     if result.decoded.shape != reference.shape:
         raise RuntimeError(f"{rec.path}: decode has {result.decoded.shape[0]} samples, "
                            f"input {reference.shape[0]}: the codec did not trim its delay")
-    lag, peak, at_zero = correlation_lag(reference, result.decoded, max_lag=round(ALIGNMENT_SEARCH_S * codec.sample_rate))
-    if peak >= CLEAR_PEAK and abs(lag) > MAX_LAG_OK and at_zero < LAG_ZERO_RATIO * peak:
-        raise RuntimeError(f"{rec.path} ({condition}): the decode is {lag:+d} samples off its input (correlation "
-                           f"{peak:.2f} there, {at_zero:.2f} at lag 0): the codec's delay was not removed")
+    lag, peak, _ = correlation_lag(reference, result.decoded, max_lag=round(ALIGNMENT_SEARCH_S * codec.sample_rate))
     decoded_path = out_dir / f"{rec.clip_id}.flac"
     write_flac(decoded_path, result.decoded, codec.sample_rate)
     duration = reference.shape[0] / codec.sample_rate

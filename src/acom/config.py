@@ -20,6 +20,7 @@ from typing import Any
 from acom.classification import CLASSIFIERS
 from acom.codecs import CODECS, check_codec_config
 from acom.conditions import UNCODED, condition_name, parse_condition
+from acom.features import FEATURE_CODECS, check_feature_codec_config
 from acom.filters import FILTERS, allocates_bits, filter_model, filter_predictor, uses_masks
 from acom.models import MODELS, is_local_source, model_sample_rate
 from acom.registry import Registry, enum_problem, type_defaults
@@ -33,6 +34,7 @@ SECTIONS: dict[str, tuple[Registry, str]] = {
     "codecs": (CODECS, "codec"),
     "filters": (FILTERS, "filter"),
     "classifiers": (CLASSIFIERS, "classifier"),
+    "feature_codecs": (FEATURE_CODECS, "feature_codec"),
 }
 
 
@@ -192,6 +194,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             problems.extend(check_entry_keys(section, name, params))
     for name, params in config.get("codecs", {}).items():
         problems.extend(check_codec_config(name, params))
+    problems.extend(check_feature_config(config))
     problems.extend(check_filter_config(config))
     if search_is_on(config):
         problems.extend(check_search_config(config))
@@ -213,6 +216,7 @@ COMMON_KEYS = {
     "codecs": ("type", "bitrates_kbps", "sample_rate", "batch_size"),
     "filters": ("type",),
     "classifiers": ("type",),
+    "feature_codecs": ("type", "budgets"),
 }
 
 
@@ -308,6 +312,22 @@ def check_weight_files(config: Mapping[str, Any]) -> list[str]:
             if value is not None and (why := _missing(value)):
                 problems.append(f"codecs.{name}.{key}: {why}; set it to a local {download.filename} (from "
                                 f"{download.url}) or to null to download it")
+    return problems
+
+
+def check_feature_config(config: Mapping[str, Any]) -> list[str]:
+    """Problems with ``feature_codecs``: unknown names in ``evaluation.feature_codecs``, budgets a type
+    cannot take, and names shared with a waveform codec (their conditions would collide)."""
+    problems, entries = [], config.get("feature_codecs") or {}
+    for name in config["evaluation"].get("feature_codecs", []):
+        if name not in entries:
+            problems.append(f"evaluation.feature_codecs lists {name!r}, which has no entry under feature_codecs: "
+                            f"known {sorted(entries)}")
+    for name, params in entries.items():
+        if name in config.get("codecs", {}):
+            problems.append(f"feature_codecs.{name}: the name is also a codecs entry; their conditions "
+                            f"({name}_<n>) would collide: rename one")
+        problems.extend(check_feature_codec_config(name, params))
     return problems
 
 
@@ -423,8 +443,8 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
     if not sed.get("models"):
         return []
     problems = []
-    for section in ("models", "codecs", "filters"):
-        known = config.get(section, {})
+    for section in ("models", "codecs", "filters", "feature_codecs"):
+        known = config.get(section) or {}
         for name in sed.get(section, []):
             if name not in known:
                 problems.append(f"sed.{section} lists {name!r}, which has no entry under {section}: known {sorted(known)}")

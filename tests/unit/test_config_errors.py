@@ -158,6 +158,19 @@ CASES = {
     "an unknown rendering": (
         lambda c: c["filters"]["frame_energy_p50"].update(rendering="silence"),
         "filters.frame_energy_p50.rendering: 'silence' is not one of"),
+    # feature coding
+    "unknown feature codec": (
+        lambda c: c["evaluation"].update(feature_codecs=["sq", "vq"]),
+        "evaluation.feature_codecs lists 'vq', which has no entry under feature_codecs"),
+    "rvq budget not a whole number of codebooks": (
+        lambda c: c["feature_codecs"]["rvq"].update(budgets=[96, 100]),
+        "feature_codecs.rvq.budgets: 100 bits per clip is not a whole number of 8-bit codebook indices"),
+    "scalar budget above 16 bits": (
+        lambda c: c["feature_codecs"]["sq"].update(budgets=[4, 32]),
+        "feature_codecs.sq.budgets: 32 is not a whole number of bits per dimension from 1 to 16"),
+    "feature codec named like a codec": (
+        lambda c: c["feature_codecs"].update(opus={"type": "scalar", "budgets": [4]}),
+        "feature_codecs.opus: the name is also a codecs entry"),
     # keys the entry's type does not read would be ignored silently
     "opus setting on an encodec entry": (
         lambda c: c["codecs"]["encodec24"].update(mode="cbr"),

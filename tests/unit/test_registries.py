@@ -11,11 +11,13 @@ from jsonschema import Draft202012Validator
 from acom.classification import CLASSIFIERS
 from acom.codecs import CODECS
 from acom.config import SECTIONS, load_schema
+from acom.features import FEATURE_CODECS
 from acom.filters import FILTERS
 from acom.models import MODELS
 from acom.registry import NO_DEFAULT, resolve
 
-REGISTRIES = {"model": MODELS, "codec": CODECS, "filter": FILTERS, "classifier": CLASSIFIERS}
+REGISTRIES = {"model": MODELS, "codec": CODECS, "filter": FILTERS, "classifier": CLASSIFIERS,
+              "feature_codec": FEATURE_CODECS}
 
 
 @pytest.mark.parametrize("definition", sorted(REGISTRIES))

@@ -59,15 +59,39 @@ def test_soundscapes_go_through_the_shared_codec_stage(sed_run):
 def test_sed_summary_rows_and_learning(sed_run):
     summary = pd.read_csv(sed_run / "results" / "desed_summary.csv")
     assert summary[["model", "filter", "codec", "train_condition"]].values.tolist() == [
-        ["mfcc", "none", "none", "clean"], ["mfcc", "none", "opus_16", "clean"]]
+        ["mfcc", "none", "none", "clean"], ["mfcc", "none", "opus_16", "clean"], ["mfcc", "none", "sq_2", "clean"],
+        ["mfcc", "none", "sq_8", "clean"]]
     assert (summary["n_folds"] == 3).all() and (summary["n_clips"] == 36).all()
-    assert summary["nominal_kbps"].tolist() == [256.0, 16.0]
+    assert summary["nominal_kbps"].tolist() == [256.0, 16.0, 2.0, 8.0]  # a feature condition's number: its budget
     for metric in SED_METRICS:
         assert summary[metric].between(0, 2).all() and f"{metric}_std" in summary.columns
     clean = summary.iloc[0]
     # Three classes that MFCCs tell apart easily: the head learns them.
     assert clean["segment_f1_micro"] > 0.6, clean
     assert clean["segment_er_micro"] < 0.5, clean
+
+
+def test_frame_embeddings_quantised_frame_by_frame(sed_run):
+    from acom.embed import frame_matrices
+    from acom.io import read_parquet_metadata
+
+    root = sed_run / "results" / "desed"
+    clean = pd.read_parquet(root / "frame_embeddings/mfcc/none/none/fold1.parquet")
+    coded = pd.read_parquet(root / "frame_embeddings/mfcc/none/sq_8/fold1.parquet")
+    rates = pd.read_parquet(root / "feature_rates/mfcc/sq_8/fold1.parquet")
+    dim = frame_matrices(clean)[0].shape[1]
+    # bits per frame x frames per 10 s soundscape
+    assert (rates["bits"] == clean["n_frames"].to_numpy() * dim * 8).all()
+    np.testing.assert_allclose(rates["actual_kbps"], rates["bits"] / 10.0 / 1000)
+    assert read_parquet_metadata(root / "frame_embeddings/mfcc/none/sq_8/fold1.parquet")["hop_seconds"] == \
+        read_parquet_metadata(root / "frame_embeddings/mfcc/none/none/fold1.parquet")["hop_seconds"]
+    for a, b in zip(frame_matrices(clean), frame_matrices(coded), strict=True):
+        assert a.shape == b.shape
+    summary = pd.read_csv(sed_run / "results" / "desed_summary.csv").set_index("codec")
+    assert summary.loc["sq_8", "actual_kbps"] == pytest.approx(rates["actual_kbps"].mean(), rel=0.05)
+    # 8 bits per dimension detect about as well as the unquantised frames; 2 bits no better.
+    assert abs(summary.loc["sq_8", "segment_f1_micro"] - summary.loc["none", "segment_f1_micro"]) < 0.05
+    assert summary.loc["sq_2", "segment_f1_micro"] <= summary.loc["sq_8", "segment_f1_micro"] + 0.02
 
 
 def test_sed_summary_equals_aggregation_of_per_fold_table(sed_run):

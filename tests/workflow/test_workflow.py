@@ -27,7 +27,7 @@ def synthetic_run(tmp_path_factory):
     return workdir, config
 
 
-SYNTHETIC_CODECS = ["encodec24_1.5", "none", "opus_16", "opus_6"]
+SYNTHETIC_CODECS = ["encodec24_1.5", "none", "opus_16", "opus_6", "sq_2", "sq_8"]
 
 
 def test_synthetic_summary(synthetic_run):
@@ -36,8 +36,8 @@ def test_synthetic_summary(synthetic_run):
     assert list(summary.columns) == SUMMARY_COLUMNS + REFERENCE_TEST_COLUMNS
     assert (summary["accuracy_ci_low"] <= summary["accuracy_mean"]).all()
     assert (summary["accuracy_mean"] <= summary["accuracy_ci_high"]).all()
-    # One row per model x train condition x codec condition.
-    assert len(summary) == 4 * 2 * 4
+    # One row per model x train condition x condition (3 codec, 2 feature conditions, uncoded).
+    assert len(summary) == 4 * 2 * 6
     for (model, train), group in summary.groupby(["model", "train_condition"]):
         assert sorted(group["codec"]) == SYNTHETIC_CODECS, (model, train)
     assert set(summary["model"]) == {"efficientat_mn04", "mfcc", "ast", "beats"}
@@ -64,7 +64,7 @@ def test_synthetic_summary(synthetic_run):
 def test_synthetic_summary_equals_aggregation_of_per_fold_table(synthetic_run):
     workdir, _ = synthetic_run
     per_fold = pd.read_csv(workdir / "results" / "esc50_per_fold.csv")
-    assert list(per_fold.columns) == PER_FOLD_COLUMNS and len(per_fold) == 32 * 3
+    assert list(per_fold.columns) == PER_FOLD_COLUMNS and len(per_fold) == 48 * 3
     summary = pd.read_csv(workdir / "results" / "esc50_summary.csv").set_index(["model", "train_condition", "codec"])
     for key, group in per_fold.groupby(["model", "train_condition", "codec"]):
         assert summary.loc[key, "accuracy_mean"] == pytest.approx(group["accuracy"].mean())
@@ -97,6 +97,31 @@ def test_synthetic_intermediate_artifacts(synthetic_run):
         assert len(emb) == 20 and len(emb["embedding"][0]) == dim and len(emb["probabilities"][0]) == 527
         meta = read_parquet_metadata(path)
         assert meta["model"] == model and meta["type"] == model and meta[key] == value and meta["init"] == "random"
+
+
+def test_synthetic_feature_conditions(synthetic_run):
+    workdir, _ = synthetic_run
+    rows = pd.read_csv(workdir / "results" / "esc50_summary.csv").set_index(["model", "train_condition", "codec"])
+    for model, dim in (("mfcc", 160), ("efficientat_mn04", 384), ("ast", 64)):
+        # The rate is the codes' bits over the clip's 5 s: dim x bits per dimension.
+        for bits in (2, 8):
+            assert rows.loc[(model, "clean", f"sq_{bits}"), "actual_kbps"] == pytest.approx(dim * bits / 5.0 / 1000)
+        rates = pd.read_parquet(workdir / f"results/esc50/feature_rates/{model}/sq_8/fold1.parquet")
+        assert len(rates) == 20 and (rates["bits"] == dim * 8).all()
+        codebook = np.load(workdir / f"results/esc50/feature_codebooks/{model}/sq_8/fold1.npz")
+        assert codebook["low"].shape == (dim,) and (codebook["code_bits"] == 8).all()
+    for model in ("mfcc", "efficientat_mn04"):  # 8 bits per dimension classify like the original
+        clean = rows.loc[model].loc["clean"]["accuracy_mean"]
+        assert abs(clean["sq_8"] - clean["none"]) <= 1 / 60 + 1e-9, clean  # at most one of 60 clips differs
+    # The ranges for test fold 1 are those of folds 2 and 3 alone.
+    from acom.embed import embedding_matrix
+
+    train = np.concatenate([embedding_matrix(pd.read_parquet(workdir / f"results/esc50/embeddings/mfcc/none/none/fold{k}.parquet"))
+                            for k in (2, 3)])
+    np.testing.assert_array_equal(np.load(workdir / "results/esc50/feature_codebooks/mfcc/sq_8/fold1.npz")["low"],
+                                  train.min(axis=0).astype(np.float64))
+    emb = pd.read_parquet(workdir / "results/esc50/embeddings/mfcc/none/sq_8/fold1.parquet")
+    assert len(emb) == 20 and emb["probabilities"].isna().all()
 
 
 def test_synthetic_codec_artifacts(synthetic_run):
@@ -154,7 +179,9 @@ def test_synthetic_report_plots_comparisons_and_listening_page(synthetic_run, tm
     clean = drop[(drop["filter"] == "none") & (drop["codec"] == "none")]
     assert (clean["accuracy_delta"] == 0).all()
     delta = pd.read_csv(workdir / "results" / "esc50_delta_rate.csv")
-    assert set(delta["reference"]) == {"none/opus"} and set(delta["test"]) == {"none/encodec24"}
+    assert set(delta["reference"]) == {"none/opus"} and set(delta["test"]) == {"none/encodec24", "none/sq"}
+    paired = pd.read_csv(workdir / "results" / "esc50_paired_tests.csv")  # budgets are not kbps: never paired
+    assert not paired[["codec_a", "codec_b"]].stack().str.startswith("sq_").any()
     # The listening page: 4 clips x (original + 3 codec conditions) decodes and the Opus files as
     # coded (EnCodec's .ecdc is a download link); every file plays in a browser.
     page = workdir / "results" / "listen" / "index.html"

@@ -35,6 +35,6 @@ def coded_manifests():
     return [
         (filter, audio_paths("esc50", filter, codec, None, fold)[0])
         for filter, codec in CONDITIONS
-        if codec != UNCODED
+        if codec != UNCODED and codec not in FEATURE_CONDITIONS
         for fold in FOLDS
     ]

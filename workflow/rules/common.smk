@@ -180,7 +180,13 @@ FILTER_CURVES = {
     ]
     for filter in FILTERS
 }
-CONDITIONS = [(UNCODED, codec) for codec in [UNCODED, *CODED]] + [
+# Feature conditions (quantised embeddings, features.smk) follow the coded ones, unfiltered.
+FEATURE_CONDITIONS = [
+    condition_name(name, budget)
+    for name in config["evaluation"].get("feature_codecs", [])
+    for budget in (config.get("feature_codecs") or {})[name]["budgets"]
+]
+CONDITIONS = [(UNCODED, codec) for codec in [UNCODED, *CODED, *FEATURE_CONDITIONS]] + [
     (filter, codec)
     for filter in FILTERS
     for codec in ([] if allocates_bits(config["filters"][filter]) else [UNCODED]) + coded_conditions(FILTER_CURVES[filter])

@@ -14,6 +14,9 @@ rule embed:
         "results/logs/embed/{model}/{filter}/{codec}.log",
     benchmark:
         "results/benchmarks/embed/{model}/{filter}/{codec}.tsv"
+    wildcard_constraints:
+        # Audio conditions only: a feature condition's embeddings come from quantize_embeddings.
+        codec="|".join([UNCODED, *CODED]) if CODED else UNCODED,
     params:
         folds=FOLDS,
         # The model's whole config entry: changing it reruns this model's jobs and no others.
@@ -42,6 +45,9 @@ rule embed_frames:
         "results/logs/embed_frames/{model}/{filter}/{codec}.log",
     benchmark:
         "results/benchmarks/embed_frames/{model}/{filter}/{codec}.tsv"
+    wildcard_constraints:
+        # Audio conditions only: quantised frames come from quantize_frame_embeddings.
+        codec="|".join([UNCODED, *coded_conditions(SED.get("codecs", []))]),
     params:
         folds=DESED_FOLDS,
         model=lambda wildcards: model_params(wildcards.model),

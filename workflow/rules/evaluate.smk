@@ -88,6 +88,8 @@ rule summarize_esc50:
         "results/benchmarks/summarize_esc50.tsv"
     params:
         conditions=SUMMARY_CONDITIONS,
+        # Not paired by nominal rate: a feature condition's number is its budget, not kbps.
+        feature_codecs=config["evaluation"].get("feature_codecs", []),
         bootstrap=config["evaluation"]["bootstrap"],
         seed=config["evaluation"]["seed"],
     threads: 1

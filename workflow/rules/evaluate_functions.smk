@@ -15,14 +15,19 @@ def scored_by(wildcards):
 
 def classify_inputs(wildcards):
     """Every fold's embeddings under the training condition (train<fold>) and under each scored
-    condition (test<i>_<fold>), and the scored conditions' audio manifests (their actual kbps)."""
+    condition (test<i>_<fold>), and the scored conditions' audio manifests or, for a feature
+    condition, its per-clip rates (their actual kbps)."""
     model = wildcards.model
     train_filter, train_codec = getattr(wildcards, "filter", UNCODED), getattr(wildcards, "codec", UNCODED)
     inputs = {f"train{fold}": embeddings_path(model, train_filter, train_codec, fold) for fold in FOLDS}
     for i, (protocol, filter, codec) in enumerate(scored_by(wildcards)):
         for fold in FOLDS:
             inputs[f"test{i}_{fold}"] = embeddings_path(model, filter, codec, fold)
-            inputs[f"audio{i}_{fold}"] = audio_paths("esc50", filter, codec, model_rate(model), fold)[0]
+            inputs[f"audio{i}_{fold}"] = (
+                feature_rates_path(model, codec, fold)
+                if is_feature_condition(codec)
+                else audio_paths("esc50", filter, codec, model_rate(model), fold)[0]
+            )
     return inputs
 
 

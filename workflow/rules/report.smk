@@ -24,7 +24,8 @@ rule compare_conditions:
         "results/logs/compare_conditions.log",
     params:
         filters=FILTERS,
-        codec_families=config["evaluation"]["codecs"],
+        # Codec families and feature codecs, each against the first codec.
+        codec_families=config["evaluation"]["codecs"] + config["evaluation"].get("feature_codecs", []),
         filter_codecs=FILTER_CURVES,
         conditions=SUMMARY_CONDITIONS,
         bootstrap=config["evaluation"]["bootstrap"],

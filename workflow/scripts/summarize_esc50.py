@@ -6,6 +6,7 @@ import pandas as pd
 
 from acom.classification.protocol import PER_FOLD_COLUMNS, summarize
 from acom.classification.significance import add_confidence_and_reference_tests, equal_rate_tests, read_outcomes
+from acom.conditions import codec_family
 from acom.io import write_csv
 from acom.logs import log_to_file
 
@@ -19,5 +20,6 @@ with log_to_file(snakemake.log[0]) as log:
                                                  n_resamples=bootstrap["n_resamples"],
                                                  confidence=bootstrap["confidence"], seed=snakemake.params.seed)
     write_csv(summary, snakemake.output.summary)
-    write_csv(equal_rate_tests(summary, predictions), snakemake.output.paired_tests)
+    waveform = ~summary["codec"].map(codec_family).isin(snakemake.params.feature_codecs)
+    write_csv(equal_rate_tests(summary[waveform], predictions), snakemake.output.paired_tests)
     log.info("summary:\n%s", summary.to_string())

@@ -1,0 +1,27 @@
+"""Snakemake adapter: code one model's soundscape frame embeddings under one feature condition, frame
+by frame, every test fold with a quantiser fit on the other folds' frames (acom.features)."""
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from acom.features.stage import fit_fold_quantizer, quantize_frames
+from acom.io import atomic_output, read_parquet_metadata, write_parquet
+from acom.logs import log_to_file
+
+with log_to_file(snakemake.log[0]) as log, threadpool_limits(snakemake.threads):  # k-means on the job's threads
+    p = snakemake.params
+    clean = {fold: pd.read_parquet(snakemake.input[f"clean{fold}"]) for fold in p.folds}
+    manifest = pd.read_parquet(snakemake.input.manifest)
+    durations = dict(zip(manifest["clip_id"], manifest["frames"] / manifest["sample_rate"]))
+    for i, fold in enumerate(p.folds):
+        quantizer = fit_fold_quantizer(clean, fold, p.feature, p.budget, seed=p.seed, frames=True,
+                                       max_train_vectors=p.max_train_vectors)
+        table, rates = quantize_frames(clean[fold], quantizer, durations)
+        # The frame hop and model metadata travel with the frames (the SED head reads the hop).
+        write_parquet(table, snakemake.output.frames[i], metadata=read_parquet_metadata(snakemake.input[f"clean{fold}"]))
+        write_parquet(rates, snakemake.output.rates[i])
+        with atomic_output(snakemake.output.codebooks[i]) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **quantizer.arrays())
+        log.info("%s fold %d: %d bits per frame, %.4f kbps", snakemake.wildcards.codec, fold,
+                 quantizer.bits_per_vector, rates["actual_kbps"].mean())
