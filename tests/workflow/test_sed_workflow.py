@@ -145,8 +145,8 @@ def test_filters_apply_to_soundscapes_through_the_shared_filter_rule(tmp_path):
     assert jobs["filter_fold"] == 3  # 3 folds at the 16 kHz of MFCC and Opus
     assert "results/desed/filtered/lowpass_4000/sr16000/fold1.parquet" in text
     assert "results/desed/coded/lowpass_4000/opus_16/fold1.parquet" in text
-    assert jobs["detect_events"] == 4  # (none, lowpass_4000) x (none, opus_16), clean
+    assert jobs["detect_events"] == 6  # (none, lowpass_4000) x (none, opus_16), and sq_2, sq_8 unfiltered; clean
     overlay.write_text("sed:\n  filters: [oracle_roi]\n")
     refused = snakemake(tmp_path, "-n", "results/desed_summary.csv", configfiles=[*CONFIGS, overlay], check=False)
     assert refused.returncode != 0
-    assert "sed.filters: 'oracle_roi' is an oracle_roi filter" in refused.stdout + refused.stderr
+    assert "sed.filters: 'oracle_roi' uses the mask search" in refused.stdout + refused.stderr
