@@ -55,9 +55,39 @@ def read_metadata(meta_csv: str | os.PathLike) -> pd.DataFrame:
         raise ValueError(f"{meta_csv}: missing columns {missing} (expected {META_COLUMNS}); is this ESC-50's "
                          "meta/esc50.csv? (always an error, on_bad_clip: skip does not apply: no row can be used "
                          "without them)")
+    _check_column_kinds(meta, where=str(meta_csv))
     meta["clip_id"] = meta["filename"].map(lambda name: Path(str(name)).stem)
     _check_unique_clip_ids(meta, where=str(meta_csv))
     return meta
+
+
+#: What each metadata column holds: (description, whether a value fits). A column is taken as
+#: misplaced under the header when most of its values do not fit; single bad values (a fold 7, an
+#: empty fold) are bad clips, reported per clip by build_manifest.
+_COLUMN_KINDS = {
+    "filename": ("file names", lambda value: pd.isna(pd.to_numeric(value, errors="coerce"))),
+    "fold": ("fold numbers", lambda value: not pd.isna(pd.to_numeric(value, errors="coerce"))),
+    "target": ("class numbers", lambda value: not pd.isna(pd.to_numeric(value, errors="coerce"))),
+    "category": ("category names", lambda value: pd.isna(pd.to_numeric(value, errors="coerce"))),
+}
+
+
+def _check_column_kinds(meta: pd.DataFrame, *, where: str) -> None:
+    """Raise one short ``ValueError`` naming every column whose values are mostly of the wrong kind
+    (the header's names over the wrong columns), with its first offending line."""
+    problems = []
+    for column, (kind, fits) in _COLUMN_KINDS.items():
+        values = meta[column].dropna()
+        bad = values[~values.map(fits).astype(bool)]
+        if len(values) and len(bad) > len(values) / 2:
+            line = int(bad.index[0]) + 2  # line 1 is the header
+            value = bad.iloc[0]
+            shown = repr(value) if isinstance(value, str) else str(value)
+            problems.append(f"column {column!r} does not hold {kind} (line {line}: {shown})")
+    if problems:
+        raise ValueError(f"{where}: " + "; ".join(problems) + ": the header names the wrong columns; fix the "
+                         "header so each name is over its own values (columns may come in any order, each is read "
+                         "by its name)")
 
 
 def _check_unique_clip_ids(table: pd.DataFrame, *, where: str) -> None:

@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from acom.data.esc50 import SKIPPED_COLUMNS, build_manifest, check_folds_have_clips, read_metadata, select_clips
+from acom.data.esc50 import (
+    META_COLUMNS,
+    SKIPPED_COLUMNS,
+    build_manifest,
+    check_folds_have_clips,
+    read_metadata,
+    select_clips,
+)
 from acom.data.synthetic import synthesize_esc50_corpus
 from acom.io import BadAudioError, mono_audio_info, read_audio
 
@@ -341,3 +348,30 @@ def test_a_fold_left_without_clips_is_named(esc50):
     with pytest.raises(ValueError, match=r"no usable clip left in fold 1 \(3 skipped\), fold 2 \(0 skipped\)"):
         check_folds_have_clips(manifest, [1, 2], skipped)
     check_folds_have_clips(pd.DataFrame({"fold": [1, 2, 2]}), [1, 2], skipped)  # every fold has a clip
+
+
+def test_a_header_over_the_wrong_columns_names_each_column_in_one_short_message(esc50):
+    root, meta = esc50
+    csv = root / "meta" / "esc50.csv"
+    # The header of ESC-50 in another order over rows in the original order: every name is over
+    # another column's values.
+    header = ["fold", "filename", "category", "target", "esc10", "src_file", "take"]
+    rows = meta[META_COLUMNS].astype(str).to_numpy().tolist()  # filename, fold, target, category, ...
+    csv.write_text(",".join(header) + "\n" + "\n".join(",".join(row) for row in rows) + "\n")
+    with pytest.raises(ValueError) as err:
+        read_metadata(csv)
+    message = str(err.value)
+    first = meta["filename"][0]
+    assert message.startswith(f"{csv}: column 'filename' does not hold file names (line 2: 1); column 'fold' does "
+                              f"not hold fold numbers (line 2: '{first}'); column 'target' does not hold class "
+                              "numbers (line 2: 'tone'); column 'category' does not hold category names (line 2: 0)")
+    assert "duplicate" not in message and len(message) < 600
+
+
+def test_columns_in_another_order_under_a_correct_header_are_read_by_name(esc50):
+    root, meta = esc50
+    csv = root / "meta" / "esc50.csv"
+    meta[list(reversed(META_COLUMNS))].to_csv(csv, index=False)
+    manifest, skipped = ingest(root)
+    assert skipped.empty and sorted(manifest["clip_id"]) == sorted(meta["filename"].str[:-4])
+    assert (manifest["fold"] == 1).all() and (manifest["category"] == "tone").all()
