@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", nargs="+", default=["results/esc50_summary.csv"])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "grid.csv")
     parser.add_argument("--resume", action="store_true",
-                        help="keep --workdir and finish an interrupted run (wall_s then covers the resumed part only)")
+                        help="keep --workdir and finish an interrupted run (wall_s then covers the resumed part only; "
+                             "jobs rerun for changed inputs or params, not for edited scripts)")
     args = parser.parse_args(argv)
     if not (SHARED / "data" / "esc50-16k").is_dir():
         print(f"skipped: {SHARED} is absent", file=sys.stderr)
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     (workdir / "shared.yaml").write_text(yaml.safe_dump(shared))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory", str(workdir), "--cores",
            "2", *args.targets, "--configfile", str(workdir / "shared.yaml"), str(args.overlay.resolve())]
+    if args.resume:  # finish what the interrupted run left; a script edited since does not redo finished jobs
+        cmd += ["--rerun-triggers", "mtime", "params", "input"]
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     start = time.perf_counter()
     with open(workdir / "snakemake.log", "a" if args.resume else "w") as log:

@@ -8,11 +8,13 @@ half-written file that a later run could mistake for a finished one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,9 +42,48 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         # mkstemp makes the file private (0600); give it the permissions any new file would get.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except Exception as err:
+        if _is_disk_full(err, path.parent):
+            tmp.unlink(missing_ok=True)  # give the space back before saying how much is left
+            raise DiskFullError(path) from err
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+class DiskFullError(OSError):
+    """Writing an output ran out of space: names the output and the space left, and the fix."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        free = shutil.disk_usage(path.parent).free / 1e6
+        super().__init__(errno.ENOSPC, f"{path}: no space left on the device while writing it ({free:.1f} MB free "
+                                       f"in {path.parent}); nothing was left in its place: free some space and run "
+                                       "the same command again (after snakemake --unlock if the run was killed), "
+                                       "the run resumes where it stopped")
+
+
+# A write that fails with (almost) nothing left on its file system failed for want of space, even
+# when the library says no more than "System error" (libsndfile).
+FULL_BELOW_BYTES = 1 << 20
+
+
+def _is_disk_full(err: BaseException, folder: Path) -> bool:
+    """Whether a failed write ran out of space: ENOSPC in the exception or one it came from (pyarrow
+    says so only in its message), or the file system is full now, before the partial file goes."""
+    try:
+        if shutil.disk_usage(folder).free < FULL_BELOW_BYTES:
+            return True
+    except OSError:
+        pass
+    while err is not None:
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            return True
+        if "No space left on device" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _umask() -> int:
@@ -66,6 +107,36 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, *, metadata: Mappin
                                                b"acom": json.dumps(dict(metadata), sort_keys=True).encode()})
     with atomic_output(path) as tmp:
         pq.write_table(table, tmp)
+
+
+class DamagedFileError(ValueError):
+    """A file the workflow wrote that can no longer be read (a copy cut short, a disk error, garbage)."""
+
+
+def rebuild_hint(path: str | os.PathLike) -> str:
+    """How to get a damaged intermediate file back: run the same command with ``--forcerun`` on it
+    (a file output) or on its fold's folder (a file inside a folder output, such as a decoded clip):
+    Snakemake rebuilds it and everything that depends on it. (Deleting it alone is not enough: a
+    run whose final tables exist does not recreate a missing intermediate file.)"""
+    path = Path(path)
+    inside_folder = path.suffix.lower() not in (".parquet", ".csv", ".pt", ".npz")
+    target = path.parent if inside_folder else path
+    return (f"rebuild it: run the same snakemake command with --forcerun {target} (Snakemake recreates it and "
+            "everything that depends on it)")
+
+
+def read_parquet(path: str | os.PathLike, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """``pandas.read_parquet`` that names a damaged file: a truncated or overwritten Parquet file
+    under ``results/`` raises :class:`DamagedFileError` with its path, what is wrong and the fix."""
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path, columns=None if columns is None else list(columns))
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise DamagedFileError(f"{path}: not a readable Parquet file ({str(err).splitlines()[0]}); "
+                               f"{rebuild_hint(path)}") from err
 
 
 def read_parquet_metadata(path: str | os.PathLike) -> dict[str, Any]:
@@ -101,6 +172,12 @@ _UNKNOWN_LENGTH = 2**63 - 1
 _PLACEHOLDER_SIZES = (0, 0xFFFFFFFF)
 
 
+def _fix(path: str | os.PathLike, fix: str) -> str:
+    """The fix for a bad audio file: ``fix`` for a data set's file, the rebuild hint for one the
+    workflow wrote (under a ``results`` folder)."""
+    return rebuild_hint(path) if "results" in Path(path).parts else fix
+
+
 def read_audio(path: str | os.PathLike, *, what: str = "clip") -> tuple[np.ndarray, int]:
     """Read a mono audio file whole as float32 in [-1, 1]; return (samples, sample_rate).
 
@@ -115,12 +192,12 @@ def read_audio(path: str | os.PathLike, *, what: str = "clip") -> tuple[np.ndarr
     except FileNotFoundError:
         raise BadAudioError(path, "no such file") from None
     if size == 0:
-        raise BadAudioError(path, "empty file (0 bytes): copy it again from the original data set")
+        raise BadAudioError(path, "empty file (0 bytes): " + _fix(path, "copy it again from the original data set"))
     try:
         sound = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError) as err:  # older soundfile raises RuntimeError
-        raise BadAudioError(path, f"not a readable audio file (libsndfile: {_libsndfile_message(err)}): replace it "
-                                  "with the original clip") from err
+        raise BadAudioError(path, f"not a readable audio file (libsndfile: {_libsndfile_message(err)}): "
+                                  + _fix(path, "replace it with the original clip")) from err
     with sound:
         sample_rate = int(sound.samplerate)
         if sound.channels != 1:
@@ -134,11 +211,11 @@ def read_audio(path: str | os.PathLike, *, what: str = "clip") -> tuple[np.ndarr
             data = sound.read(dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as err:
             raise BadAudioError(path, f"truncated or corrupt: header declares {sound.frames} frames but decoding fails "
-                                      f"(libsndfile: {_libsndfile_message(err)}): copy it again from the original "
-                                      "data set") from err
+                                      f"(libsndfile: {_libsndfile_message(err)}): "
+                                      + _fix(path, "copy it again from the original data set")) from err
     if declared is not None and len(data) < declared:
-        raise BadAudioError(path, f"truncated: header declares {declared} frames, file holds {len(data)}: copy it "
-                                  "again from the original data set")
+        raise BadAudioError(path, f"truncated: header declares {declared} frames, file holds {len(data)}: "
+                                  + _fix(path, "copy it again from the original data set"))
     if len(data) == 0:
         raise BadAudioError(path, "the file holds no samples: copy it again from the original data set")
     samples = data[:, 0]

@@ -47,3 +47,60 @@ def test_parquet_metadata_round_trips(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "m.parquet"), df)
     write_parquet(df, tmp_path / "plain.parquet")
     assert read_parquet_metadata(tmp_path / "plain.parquet") == {}
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 1 MB tmpfs (root and mount(8) needed; skipped otherwise)."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                                           capture_output=True, check=False).returncode:
+        pytest.skip("a size-limited tmpfs needs root and mount(8)")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_names_the_output_and_the_space_left_and_leaves_nothing_in_place(tiny_disk):
+    import numpy as np
+    import pandas as pd
+
+    from acom.io import DiskFullError, write_flac, write_parquet
+
+    rng = np.random.default_rng(0)
+    writes = {tiny_disk / "fold1.parquet": lambda p: write_parquet(pd.DataFrame({"x": rng.random(400_000)}), p),
+              tiny_disk / "clips" / "1-2-A-3.flac": lambda p: write_flac(p, 0.5 * rng.random(800_000), 16000)}
+    for path, write in writes.items():
+        with pytest.raises(DiskFullError, match=rf"{path}: no space left on the device while writing it \(\d+\.\d MB "
+                                                rf"free in {path.parent}\); nothing was left in its place") as err:
+            write(path)
+        assert err.value.errno == 28
+        assert not path.exists() and not list(path.parent.glob("*.part"))
+
+
+def test_a_damaged_parquet_or_flac_under_results_is_named_with_the_fix(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from acom.io import BadAudioError, DamagedFileError, read_audio, read_parquet, write_flac, write_parquet
+
+    table = tmp_path / "results" / "esc50" / "embeddings" / "fold1.parquet"
+    write_parquet(pd.DataFrame({"x": [1, 2]}), table)
+    table.write_bytes(table.read_bytes()[:20])
+    with pytest.raises(DamagedFileError, match=rf"{table}: not a readable Parquet file \(.*\); rebuild it: run the same "
+                                               rf"snakemake command with --forcerun {table} \(Snakemake recreates it"):
+        read_parquet(table)
+    clip = tmp_path / "results" / "esc50" / "coded" / "fold1" / "1-2-A-3.flac"
+    write_flac(clip, 0.1 * np.sin(np.arange(80000) / 10), 16000)
+    clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 3])
+    with pytest.raises(BadAudioError, match=rf"truncated.*rebuild it: run the same snakemake command with --forcerun "
+                                            rf"{clip.parent} \(Snakemake"):
+        read_audio(clip)
+    source = tmp_path / "data" / "1-2-A-3.flac"  # a data set's clip: the fix is the original data
+    source.parent.mkdir()
+    source.write_bytes(clip.read_bytes())
+    with pytest.raises(BadAudioError, match="copy it again from the original data set"):
+        read_audio(source)

@@ -69,3 +69,47 @@ def test_user_profile_has_no_test_only_settings():
     assert "slurm-status-command" not in profile and overlay["slurm-status-command"] == "squeue"
     for key in ("slurm_partition", "runtime", "mem_mb", "cpus_per_task"):
         assert key in profile["default-resources"], key
+
+
+def test_a_job_cancelled_on_its_node_is_retried_and_the_tables_equal_the_local_run(small_run, tmp_path_factory):
+    """scancel of a running compute job (what a node failure or preemption looks like to Snakemake):
+    the profile's retry (restart-times: 1) reruns it and the run ends with the local run's tables."""
+    import os
+    import signal
+
+    from tests.workflow.helpers import snakemake_call
+
+    state = tmp_path_factory.mktemp("slurm_kill_state")
+    workdir = tmp_path_factory.mktemp("slurm_kill_run")
+    try:
+        with local_slurm(state) as env:
+            cmd, run_env = snakemake_call(workdir, "--workflow-profile", str(REPO / "profiles" / "slurm"), "--profile",
+                                          str(REPO / "tests" / "workflow" / "slurm_profile"), *SMALL_TARGETS,
+                                          configfiles=SMALL_CONFIGS, env={"SLURM_CONF": env["SLURM_CONF"]})
+            with open(workdir / "run.log", "w") as log:
+                run = subprocess.Popen(cmd, env=run_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                cancelled, deadline = None, time.monotonic() + 600
+                try:
+                    while cancelled is None and time.monotonic() < deadline and run.poll() is None:
+                        # The first Opus job seen running on the node is cancelled mid-run.
+                        running = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %j"], capture_output=True,
+                                                 text=True, env=env, check=False).stdout.split("\n")
+                        for line in filter(None, running):
+                            jobid, name = line.split(maxsplit=1)
+                            if "code_fold" in name:
+                                time.sleep(1.0)
+                                subprocess.run(["scancel", jobid], env=env, check=True)
+                                cancelled = name
+                                break
+                        time.sleep(0.2)
+                    code = run.wait(timeout=1200)
+                finally:
+                    if run.poll() is None:
+                        os.killpg(run.pid, signal.SIGKILL)
+    except SlurmUnavailable as error:
+        pytest.skip(f"no local SLURM: {error}")
+    output = (workdir / "run.log").read_text()
+    assert cancelled is not None, "no Opus job was seen running to cancel"
+    assert code == 0, output[-4000:]
+    assert "Trying to restart job" in output, output[-4000:]
+    assert_same_tables(workdir, small_run)

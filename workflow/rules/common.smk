@@ -1,6 +1,7 @@
 # Config validation, the constants every stage reads, wildcard constraints, and one path function per
 # artifact that crosses stages (its producing rule's output and every consumer's input call it, so no
 # artifact path is spelled twice). Each stage's input functions live in its own rules file.
+import glob
 import os
 import sys
 
@@ -18,6 +19,15 @@ from acom.config import validate_config
 from acom.data.desed import desed_classes
 from acom.filters import allocates_bits, filter_model, filter_predictor, uses_masks
 from acom.models import model_downloads, model_sample_rate
+
+# A second run started on a folder another run holds stops with Snakemake's lock error; say in one
+# line what that means here (the lock files exist before that error is raised).
+if workflow.is_main_process and glob.glob(os.path.join(".snakemake", "locks", "*.lock")):
+    print(
+        "acom: another snakemake run holds this folder (.snakemake/locks): wait for it to end; if it was killed, "
+        "run `snakemake --unlock` once, then the same command again (docs/reliability.md)",
+        file=sys.stderr,
+    )
 
 # The schema (filling in defaults), type defaults, derived defaults and the cross-checks; every
 # problem listed under its dotted key.

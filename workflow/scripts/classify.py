@@ -4,17 +4,17 @@ score (acom.classification.protocol)."""
 import pandas as pd
 
 from acom.classification.protocol import fit_fold_classifiers, predict_folds
-from acom.io import write_parquet
+from acom.io import read_parquet, write_parquet
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:
     p, w = snakemake.params, snakemake.wildcards
-    train = {f: pd.read_parquet(snakemake.input[f"train{f}"]) for f in p.folds}
+    train = {f: read_parquet(snakemake.input[f"train{f}"]) for f in p.folds}
     classifiers = fit_fold_classifiers(train, p.classifier, seed=p.seed)
     for i, ((protocol, filter_name, codec), kbps) in enumerate(zip(p.scored, p.nominal_kbps, strict=True)):
-        test = {f: pd.read_parquet(snakemake.input[f"test{i}_{f}"]) for f in p.folds}
+        test = {f: read_parquet(snakemake.input[f"test{i}_{f}"]) for f in p.folds}
         predictions, metrics = predict_folds(classifiers, test)
-        audio = pd.concat([pd.read_parquet(snakemake.input[f"audio{i}_{f}"]) for f in p.folds])
+        audio = pd.concat([read_parquet(snakemake.input[f"audio{i}_{f}"]) for f in p.folds])
         condition = {"model": w.model, "classifier": w.classifier, "train_condition": protocol, "filter": filter_name,
                      "codec": codec, "nominal_kbps": kbps}
         metrics = metrics.assign(**condition, actual_kbps=metrics["fold"].map(audio.groupby("fold")["actual_kbps"].mean()))

@@ -3,12 +3,12 @@
 import pandas as pd
 
 from acom.coding import codec_quality
-from acom.io import write_csv
+from acom.io import read_parquet, write_csv
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:
     manifests = pd.concat(
-        [pd.read_parquet(path).assign(filter=filter) for path, filter in zip(snakemake.input.manifests,
+        [read_parquet(path).assign(filter=filter) for path, filter in zip(snakemake.input.manifests,
                                                                                snakemake.params.filters)],
         ignore_index=True,
     )

@@ -2,10 +2,8 @@
 
 import time
 
-import pandas as pd
-
 from acom.embed import embed_clip_frames, load_model, model_metadata
-from acom.io import write_parquet
+from acom.io import read_parquet, write_parquet
 from acom.logs import log_to_file
 from acom.models import MODELS
 from acom.runtime import configure_torch
@@ -20,7 +18,7 @@ with log_to_file(snakemake.log[0]) as log:
     workers = snakemake.threads if clip_threads else 1
     model = load_model(params, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir, name=name)
     for fold, path in zip(snakemake.params.folds, snakemake.output.frames, strict=True):
-        clips = pd.read_parquet(snakemake.input[f"manifest{fold}"])
+        clips = read_parquet(snakemake.input[f"manifest{fold}"])
         start = time.perf_counter()
         table, hop_seconds = embed_clip_frames(model, clips, batch_size=params.get("batch_size", 16), workers=workers)
         elapsed = time.perf_counter() - start

@@ -3,19 +3,20 @@
 import pandas as pd
 
 from acom.classification.protocol import class_names
+from acom.io import read_parquet
 from acom.logs import log_to_file
 from acom.report.listen import build_listening_page, listening_clips, listening_rows
 
 with log_to_file(snakemake.log[0]) as log:
-    manifest = pd.read_parquet(snakemake.input.manifest)
+    manifest = read_parquet(snakemake.input.manifest)
     listen = snakemake.params.listen
     chosen = listening_clips(manifest, clips=listen.get("clips"), n_clips=int(listen.get("n_clips", 4)))
     conditions = [
-        {**condition, "manifest": pd.concat([pd.read_parquet(path) for path in condition["manifests"]])}
+        {**condition, "manifest": pd.concat([read_parquet(path) for path in condition["manifests"]])}
         for condition in snakemake.params.conditions
     ]
     predictions = {
-        (model, filter_name, codec): pd.read_parquet(path)
+        (model, filter_name, codec): read_parquet(path)
         for (model, filter_name, codec), path in zip(snakemake.params.prediction_keys, snakemake.input.predictions)
     }
     rows = listening_rows(chosen, conditions, predictions, class_names(manifest))

@@ -3,12 +3,11 @@ random ranking, and its cost per clip on one thread (acom.roi.predictor)."""
 
 import time
 
-import pandas as pd
 import torch
 
 from acom.classification.protocol import fit_fold_classifier
 from acom.embed import load_model, waveform_embedder
-from acom.io import read_audio, write_parquet
+from acom.io import read_audio, read_parquet, write_parquet
 from acom.logs import log_to_file
 from acom.roi.grids import attenuation_gain, search_grids
 from acom.roi.predictor import load_mask_predictor, ranking_quality
@@ -17,11 +16,11 @@ from acom.runtime import configure_torch
 with log_to_file(snakemake.log[0]) as log:
     fold, search = int(snakemake.wildcards.fold), snakemake.params.search
     rate = int(search.get("sample_rate", 16000))
-    train = {int(key[len("train"):]): pd.read_parquet(path) for key, path in snakemake.input.items()
+    train = {int(key[len("train"):]): read_parquet(path) for key, path in snakemake.input.items()
              if key.startswith("train")}
     classifier, _ = fit_fold_classifier(train, fold, snakemake.params.classifier, seed=snakemake.params.seed)
     predictor = load_mask_predictor(snakemake.input.predictor)
-    clips = pd.read_parquet(snakemake.input.manifest)
+    clips = read_parquet(snakemake.input.manifest)
     # Cost per clip on one thread: scores of every clip of the fold, log-mel included.
     configure_torch(1)
     waves = [read_audio(path)[0] for path in clips["path"]]
@@ -34,7 +33,7 @@ with log_to_file(snakemake.log[0]) as log:
                        name=snakemake.wildcards.model)
     embed = waveform_embedder(model, rate, batch_size=int(search.get("batch_size", 8)))
     grids = search_grids(search)
-    table = ranking_quality(clips, pd.read_parquet(snakemake.input.masks), predictor,
+    table = ranking_quality(clips, read_parquet(snakemake.input.masks), predictor,
                             grids={axis: grids[axis] for axis in search.get("axes", ["time", "freq"])}, embed=embed,
                             classifier=classifier, floor_gain=attenuation_gain(search.get("attenuation_db")),
                             seed=snakemake.params.seed)

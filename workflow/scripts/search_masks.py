@@ -2,11 +2,9 @@
 
 import time
 
-import pandas as pd
-
 from acom.classification.protocol import fit_fold_classifier
 from acom.embed import load_model, waveform_embedder
-from acom.io import write_parquet
+from acom.io import read_parquet, write_parquet
 from acom.logs import log_to_file
 from acom.roi.search import search_masks, search_space
 from acom.runtime import configure_torch
@@ -14,7 +12,7 @@ from acom.runtime import configure_torch
 with log_to_file(snakemake.log[0]) as log:
     fold, search = int(snakemake.wildcards.fold), snakemake.params.search
     rate = int(search.get("sample_rate", 16000))
-    train = {int(key[len("train"):]): pd.read_parquet(path) for key, path in snakemake.input.items()
+    train = {int(key[len("train"):]): read_parquet(path) for key, path in snakemake.input.items()
              if key.startswith("train")}
     classifier, _ = fit_fold_classifier(train, fold, snakemake.params.classifier, seed=snakemake.params.seed)
     model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir,
@@ -25,7 +23,7 @@ with log_to_file(snakemake.log[0]) as log:
     workers = 1 if str(getattr(model, "device", "cpu")).startswith("cuda") else snakemake.threads
     configure_torch(snakemake.threads if workers == 1 else 1)
     embed = waveform_embedder(model, rate, batch_size=int(search.get("batch_size", 8)))
-    clips = pd.read_parquet(snakemake.input.manifest)
+    clips = read_parquet(snakemake.input.manifest)
     start = time.perf_counter()
     table = search_masks(clips, embed=embed, classifier=classifier, space=search_space(search), sample_rate=rate,
                          model_name=snakemake.wildcards.model, workers=workers)

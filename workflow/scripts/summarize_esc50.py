@@ -7,11 +7,11 @@ import pandas as pd
 from acom.classification.protocol import PER_FOLD_COLUMNS, summarize
 from acom.classification.significance import add_confidence_and_reference_tests, equal_rate_tests, read_outcomes
 from acom.conditions import codec_family
-from acom.io import write_csv
+from acom.io import read_parquet, write_csv
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log:
-    per_fold = pd.concat([pd.read_parquet(path) for path in snakemake.input.metrics], ignore_index=True)
+    per_fold = pd.concat([read_parquet(path) for path in snakemake.input.metrics], ignore_index=True)
     per_fold = per_fold[PER_FOLD_COLUMNS].sort_values(PER_FOLD_COLUMNS[:7]).reset_index(drop=True)
     write_csv(per_fold, snakemake.output.per_fold)
     predictions = read_outcomes(snakemake.input.predictions, snakemake.params.conditions)

@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import torch
 
-from acom.io import atomic_output
+from acom.io import atomic_output, read_parquet
 from acom.logs import log_to_file
 from acom.roi.grids import search_grids
 from acom.roi.predictor import PredictorSettings, train_mask_predictor
@@ -16,9 +16,9 @@ with log_to_file(snakemake.log[0]) as log:
     configure_torch(snakemake.threads)
     fold, search = int(snakemake.wildcards.fold), snakemake.params.search
     rate = int(search.get("sample_rate", 16000))
-    masks = pd.concat([pd.read_parquet(path) for key, path in snakemake.input.items() if key.startswith("masks")],
+    masks = pd.concat([read_parquet(path) for key, path in snakemake.input.items() if key.startswith("masks")],
                       ignore_index=True)
-    clips = pd.concat([pd.read_parquet(path) for key, path in snakemake.input.items() if key.startswith("manifest")],
+    clips = pd.concat([read_parquet(path) for key, path in snakemake.input.items() if key.startswith("manifest")],
                       ignore_index=True)
     grids = search_grids(search)
     start = time.perf_counter()

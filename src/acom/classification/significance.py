@@ -28,6 +28,7 @@ import pandas as pd
 
 from acom.classification.protocol import CONDITION_KEYS
 from acom.conditions import UNCODED
+from acom.io import read_parquet
 
 GROUP_KEYS = ["model", "classifier", "train_condition"]
 PAIRED_TEST_COLUMNS = GROUP_KEYS + [
@@ -43,7 +44,7 @@ def read_outcomes(paths: Sequence[str], conditions: Sequence[tuple]) -> pd.DataF
     keys = GROUP_KEYS + ["filter", "codec"]
     if len(paths) != len(conditions):
         raise ValueError(f"{len(paths)} prediction files for {len(conditions)} conditions")
-    return pd.concat([pd.read_parquet(path, columns=["clip_id", "fold", "correct"]).assign(**dict(zip(keys, condition)))
+    return pd.concat([read_parquet(path, columns=["clip_id", "fold", "correct"]).assign(**dict(zip(keys, condition)))
                       for path, condition in zip(paths, conditions)], ignore_index=True)
 
 
