@@ -92,7 +92,8 @@ def test_a_job_cancelled_on_its_node_is_retried_and_the_tables_equal_the_local_r
                 try:
                     while cancelled is None and time.monotonic() < deadline and run.poll() is None:
                         # The first Opus job seen running on the node is cancelled mid-run.
-                        running = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %j"], capture_output=True,
+                        # The executor puts the rule in each job's comment (%k), its run id in the name.
+                        running = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %k"], capture_output=True,
                                                  text=True, env=env, check=False).stdout.split("\n")
                         for line in filter(None, running):
                             jobid, name = line.split(maxsplit=1)

@@ -376,7 +376,8 @@ def test_real_esc10_subset_end_to_end(tmp_path):
                    "aac": {"type": "aac", "bitrates_kbps": [16]}, "vorbis": {"type": "vorbis", "bitrates_kbps": [24]},
                    "lc3": {"type": "lc3", "bitrates_kbps": [16]}},
         "evaluation": {"models": ["mfcc", "efficientat_mn04"], "classifiers": ["logreg", "mlp"],
-                       "codecs": ["opus", "mp3", "aac", "vorbis", "lc3"], "train_conditions": ["clean"], "filters": []},
+                       "codecs": ["opus", "mp3", "aac", "vorbis", "lc3"], "train_conditions": ["clean"], "filters": [],
+                       "feature_codecs": []},
         # The real model's best masks on one fold, on a coarse grid (CI time).
         "mask_search": {"models": ["efficientat_mn04"], "folds": [1], "percentages": [25, 50, 75],
                         "time": {"frame_ms": 500, "stride_frames": 2}, "freq": {"n_bands": 8, "stride_bands": 2},
