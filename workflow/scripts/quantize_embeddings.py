@@ -5,15 +5,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from acom.embed import embedding_matrix
-from acom.features.stage import fit_fold_quantizer, quantization_error, quantize_fold
+from acom.features.stage import clip_durations, fit_fold_quantizer, quantization_error, quantize_fold
 from acom.io import atomic_output, read_parquet, write_parquet
 from acom.logs import log_to_file
 
 with log_to_file(snakemake.log[0]) as log, threadpool_limits(snakemake.threads):  # k-means on the job's threads
     p = snakemake.params
     clean = {fold: read_parquet(snakemake.input[f"clean{fold}"]) for fold in p.folds}
-    manifest = read_parquet(snakemake.input.manifest)
-    durations = dict(zip(manifest["clip_id"], manifest["frames"] / manifest["sample_rate"]))
+    durations = clip_durations(read_parquet(snakemake.input.manifest))
     for i, fold in enumerate(p.folds):
         quantizer = fit_fold_quantizer(clean, fold, p.feature, p.budget, seed=p.seed)
         table, rates = quantize_fold(clean[fold], quantizer, durations)

@@ -18,6 +18,11 @@ from acom.registry import resolve, with_defaults
 RATE_COLUMNS = ["clip_id", "fold", "bits", "duration_s", "actual_kbps"]
 
 
+def clip_durations(manifest: pd.DataFrame) -> dict[str, float]:
+    """Clip id -> duration in seconds, from an ingest manifest (frames / sample_rate)."""
+    return dict(zip(manifest["clip_id"], manifest["frames"] / manifest["sample_rate"]))
+
+
 def fit_fold_quantizer(tables: Mapping[int, pd.DataFrame], test_fold: int, params: Mapping[str, Any], budget: int, *,
                        seed: int, frames: bool = False, max_train_vectors: int | None = None) -> Quantizer:
     """The quantiser for ``test_fold``: fit on the embeddings of every other fold in ``tables`` (fold ->
