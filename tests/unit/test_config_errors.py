@@ -163,8 +163,8 @@ CASES = {
         lambda c: c["evaluation"].update(feature_codecs=["sq", "vq"]),
         "evaluation.feature_codecs lists 'vq', which has no entry under feature_codecs"),
     "rvq budget not a whole number of codebooks": (
-        lambda c: c["feature_codecs"]["rvq"].update(budgets=[96, 100]),
-        "feature_codecs.rvq.budgets: 100 bits per clip is not a whole number of 8-bit codebook indices"),
+        lambda c: c["feature_codecs"]["rvq"].update(budgets=[96, 97]),
+        "feature_codecs.rvq.budgets: 97 bits per clip is not a whole number of 2-bit codebook indices"),
     "scalar budget above 16 bits": (
         lambda c: c["feature_codecs"]["sq"].update(budgets=[4, 32]),
         "feature_codecs.sq.budgets: 32 is not a whole number of bits per dimension from 1 to 16"),
