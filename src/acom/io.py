@@ -11,6 +11,7 @@ import contextlib
 import errno
 import glob
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +22,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import soundfile as sf
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -299,3 +302,30 @@ def mono_audio_info(path: str | os.PathLike, *, what: str = "clip") -> tuple[Aud
     except BadAudioError as err:
         return None, str(err)
     return AudioInfo(samplerate=sample_rate, frames=len(samples)), None
+
+
+def incomplete_audio_folders(results: str | os.PathLike = "results") -> list[Path]:
+    """Fold folders of clips (``<stage>/.../fold<k>/`` beside their ``fold<k>.parquet`` manifest) that
+    exist but lack a clip their manifest lists.
+
+    With ``keep_audio: false`` Snakemake deletes such a folder once nothing needs it; a run killed
+    during that deletion leaves part of it behind, which a resumed run would take for the complete
+    output. Removing these folders lets Snakemake recreate them where a job needs them.
+    """
+    found = []
+    for manifest in sorted(Path(results).glob("*/*/**/fold*.parquet")):
+        folder = manifest.with_suffix("")
+        if not folder.is_dir():
+            continue
+        import pyarrow.parquet as pq
+
+        try:
+            if "path" not in pq.read_schema(manifest).names:
+                continue  # not an audio manifest (a mask table, say)
+            paths = pd.read_parquet(manifest, columns=["path"])["path"]
+        except (OSError, ValueError) as err:  # unreadable: the job that reads it names it (read_parquet)
+            log.debug("%s: not checked for a half-deleted folder (%s)", manifest, err)
+            continue
+        if any(not Path(p).exists() for p in paths if str(p).startswith(str(folder))):
+            found.append(folder)
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -104,3 +105,24 @@ def test_a_damaged_parquet_or_flac_under_results_is_named_with_the_fix(tmp_path)
     source.write_bytes(clip.read_bytes())
     with pytest.raises(BadAudioError, match="copy it again from the original data set"):
         read_audio(source)
+
+
+def test_a_half_deleted_fold_folder_is_found_and_a_complete_one_is_not(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from acom.io import incomplete_audio_folders, write_flac, write_parquet
+
+    monkeypatch.chdir(tmp_path)  # manifests hold paths relative to the run's folder
+    for fold in (1, 2):
+        folder = tmp_path / "results" / "esc50" / "resampled" / "sr16000" / f"fold{fold}"
+        paths = []
+        for i in range(3):
+            path = folder / f"{fold}-{i}-A-0.flac"
+            write_flac(path, np.zeros(1600, np.float32), 16000)
+            paths.append(str(path.relative_to(tmp_path)))
+        write_parquet(pd.DataFrame({"clip_id": [p[-12:-5] for p in paths], "path": paths}), folder.with_suffix(".parquet"))
+    write_parquet(pd.DataFrame({"clip_id": ["x"]}), tmp_path / "results" / "esc50" / "masks" / "m" / "fold1.parquet")
+    assert incomplete_audio_folders("results") == []
+    (tmp_path / "results/esc50/resampled/sr16000/fold2/2-1-A-0.flac").unlink()  # a deletion cut short
+    assert incomplete_audio_folders("results") == [Path("results/esc50/resampled/sr16000/fold2")]

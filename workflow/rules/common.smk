@@ -33,6 +33,16 @@ if workflow.is_main_process and glob.glob(os.path.join(".snakemake", "locks", "*
 # problem listed under its dotted key.
 validate_config(config, schema=os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 
+# keep_audio: false: a run killed while Snakemake deleted a fold folder of clips leaves part of it;
+# remove what is left, so that a job needing those clips recreates them instead of reading a partial folder.
+if workflow.is_main_process and not workflow.dryrun and not config["keep_audio"]:
+    from acom.io import incomplete_audio_folders
+    import shutil
+
+    for folder in incomplete_audio_folders("results"):
+        print(f"acom: {folder} was left half-deleted by an interrupted run; removed (recreated where needed)", file=sys.stderr)
+        shutil.rmtree(folder)
+
 ENV = "../../envs/acom.yaml"
 ESC50 = config["datasets"]["esc50"]
 FOLDS = sorted(ESC50["folds"])
