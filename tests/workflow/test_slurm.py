@@ -21,20 +21,28 @@ pytestmark = pytest.mark.workflow
 
 
 @pytest.fixture(scope="module")
-def slurm_run(tmp_path_factory):
-    """Start a local SLURM, run the small DAG through it, stop SLURM; yield (workdir, result, seconds)."""
+def slurm_env(tmp_path_factory):
+    """A local SLURM for the module's tests (started once: a second start in one session can find
+    munge still going down); yields its environment, stops it afterwards."""
     state = tmp_path_factory.mktemp("slurm_state")
-    workdir = tmp_path_factory.mktemp("slurm_run")
     try:
         with local_slurm(state) as env:
-            start = time.monotonic()
-            result = snakemake(workdir, "--workflow-profile", str(REPO / "profiles" / "slurm"),
-                               "--profile", str(REPO / "tests" / "workflow" / "slurm_profile"), *SMALL_TARGETS,
-                               configfiles=SMALL_CONFIGS, check=False, env={"SLURM_CONF": env["SLURM_CONF"]})
-            seconds = time.monotonic() - start
-            squeue = subprocess.run(["squeue", "-h"], capture_output=True, text=True, env=env, check=False)
+            yield env
     except SlurmUnavailable as error:
         pytest.skip(f"no local SLURM: {error}")
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_env, tmp_path_factory):
+    """Run the small DAG through the local SLURM; return (workdir, result, seconds, what is left queued)."""
+    env = slurm_env
+    workdir = tmp_path_factory.mktemp("slurm_run")
+    start = time.monotonic()
+    result = snakemake(workdir, "--workflow-profile", str(REPO / "profiles" / "slurm"),
+                       "--profile", str(REPO / "tests" / "workflow" / "slurm_profile"), *SMALL_TARGETS,
+                       configfiles=SMALL_CONFIGS, check=False, env={"SLURM_CONF": env["SLURM_CONF"]})
+    seconds = time.monotonic() - start
+    squeue = subprocess.run(["squeue", "-h"], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, f"SLURM run failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
     return workdir, result, seconds, squeue.stdout
 
@@ -71,7 +79,8 @@ def test_user_profile_has_no_test_only_settings():
         assert key in profile["default-resources"], key
 
 
-def test_a_job_cancelled_on_its_node_is_retried_and_the_tables_equal_the_local_run(small_run, tmp_path_factory):
+def test_a_job_cancelled_on_its_node_is_retried_and_the_tables_equal_the_local_run(slurm_env, slurm_run, small_run,
+                                                                                   tmp_path_factory):
     """scancel of a running compute job (what a node failure or preemption looks like to Snakemake):
     the profile's retry (restart-times: 1) reruns it and the run ends with the local run's tables."""
     import os
@@ -79,36 +88,32 @@ def test_a_job_cancelled_on_its_node_is_retried_and_the_tables_equal_the_local_r
 
     from tests.workflow.helpers import snakemake_call
 
-    state = tmp_path_factory.mktemp("slurm_kill_state")
+    env = slurm_env
     workdir = tmp_path_factory.mktemp("slurm_kill_run")
-    try:
-        with local_slurm(state) as env:
-            cmd, run_env = snakemake_call(workdir, "--workflow-profile", str(REPO / "profiles" / "slurm"), "--profile",
-                                          str(REPO / "tests" / "workflow" / "slurm_profile"), *SMALL_TARGETS,
-                                          configfiles=SMALL_CONFIGS, env={"SLURM_CONF": env["SLURM_CONF"]})
-            with open(workdir / "run.log", "w") as log:
-                run = subprocess.Popen(cmd, env=run_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-                cancelled, deadline = None, time.monotonic() + 600
-                try:
-                    while cancelled is None and time.monotonic() < deadline and run.poll() is None:
-                        # The first Opus job seen running on the node is cancelled mid-run.
-                        # The executor puts the rule in each job's comment (%k), its run id in the name.
-                        running = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %k"], capture_output=True,
-                                                 text=True, env=env, check=False).stdout.split("\n")
-                        for line in filter(None, running):
-                            jobid, name = line.split(maxsplit=1)
-                            if "code_fold" in name:
-                                time.sleep(1.0)
-                                subprocess.run(["scancel", jobid], env=env, check=True)
-                                cancelled = name
-                                break
-                        time.sleep(0.2)
-                    code = run.wait(timeout=1200)
-                finally:
-                    if run.poll() is None:
-                        os.killpg(run.pid, signal.SIGKILL)
-    except SlurmUnavailable as error:
-        pytest.skip(f"no local SLURM: {error}")
+    cmd, run_env = snakemake_call(workdir, "--workflow-profile", str(REPO / "profiles" / "slurm"), "--profile",
+                                  str(REPO / "tests" / "workflow" / "slurm_profile"), *SMALL_TARGETS,
+                                  configfiles=SMALL_CONFIGS, env={"SLURM_CONF": env["SLURM_CONF"]})
+    with open(workdir / "run.log", "w") as log:
+        run = subprocess.Popen(cmd, env=run_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cancelled, deadline = None, time.monotonic() + 600
+        try:
+            while cancelled is None and time.monotonic() < deadline and run.poll() is None:
+                # The executor puts the rule in each job's comment (%k), its run id in the name; the
+                # first Opus job seen running is cancelled mid-run.
+                running = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %k"], capture_output=True,
+                                         text=True, env=env, check=False).stdout.split("\n")
+                for line in filter(None, running):
+                    jobid, name = line.split(maxsplit=1)
+                    if "code_fold" in name:
+                        time.sleep(1.0)
+                        subprocess.run(["scancel", jobid], env=env, check=True)
+                        cancelled = name
+                        break
+                time.sleep(0.2)
+            code = run.wait(timeout=1200)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
     output = (workdir / "run.log").read_text()
     assert cancelled is not None, "no Opus job was seen running to cancel"
     assert code == 0, output[-4000:]

@@ -206,9 +206,11 @@ def test_second_run_has_nothing_to_do_and_one_model_change_reruns_only_it(synthe
     overlay = tmp_path / "mfcc13.yaml"
     overlay.write_text(yaml.safe_dump({"models": {"mfcc": {"type": "mfcc", "n_mfcc": 13}}}))
     jobs = planned_jobs(snakemake(workdir, "-n", "results/esc50_summary.csv", configfiles=[config, overlay]))
-    # mfcc only: 4 conditions' embeddings (every fold in one job); classifiers fit on the reference score
-    # every condition (clean) and the reference (matched), the 3 coded conditions' own fits the rest.
-    assert jobs == {"embed": 4, "classify_reference": 1, "classify_matched": 3, "summarize_esc50": 1}, jobs
+    # mfcc only: 4 conditions' embeddings (every fold in one job) and its 2 quantised ones; classifiers
+    # fit on the reference score every condition (clean) and the reference (matched), the 3 coded and
+    # 2 feature conditions' own fits the rest.
+    assert jobs == {"embed": 4, "quantize_embeddings": 2, "classify_reference": 1, "classify_matched": 5,
+                    "summarize_esc50": 1}, jobs
 
 
 @pytest.fixture(scope="module")
