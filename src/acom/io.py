@@ -142,6 +142,12 @@ def read_parquet(path: str | os.PathLike, columns: Sequence[str] | None = None) 
                                f"{rebuild_hint(path)}") from err
 
 
+def read_fold_tables(inputs: Mapping[str, str], prefix: str) -> dict[int, pd.DataFrame]:
+    """Fold -> table of a job's named inputs ``<prefix><fold>`` (``train1``, ``train2``, ...)."""
+    return {int(key[len(prefix):]): read_parquet(path) for key, path in inputs.items()
+            if key.startswith(prefix) and key[len(prefix):].isdigit()}
+
+
 def read_parquet_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The ``acom`` metadata a file was written with by :func:`write_parquet` ({} when none)."""
     import pyarrow.parquet as pq

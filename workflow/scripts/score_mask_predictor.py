@@ -7,19 +7,19 @@ import torch
 
 from acom.classification.protocol import fit_fold_classifier
 from acom.embed import load_model, waveform_embedder
-from acom.io import read_audio, read_parquet, write_parquet
+from acom.io import read_audio, read_fold_tables, read_parquet, write_parquet
 from acom.logs import log_to_file
 from acom.roi.grids import attenuation_gain, search_grids
-from acom.roi.predictor import load_mask_predictor, ranking_quality
+from acom.roi.predictor import mask_predictor_from_state, ranking_quality
 from acom.runtime import configure_torch
 
 with log_to_file(snakemake.log[0]) as log:
     fold, search = int(snakemake.wildcards.fold), snakemake.params.search
     rate = int(search.get("sample_rate", 16000))
-    train = {int(key[len("train"):]): read_parquet(path) for key, path in snakemake.input.items()
-             if key.startswith("train")}
+    train = read_fold_tables(dict(snakemake.input.items()), "train")
     classifier, _ = fit_fold_classifier(train, fold, snakemake.params.classifier, seed=snakemake.params.seed)
-    predictor = load_mask_predictor(snakemake.input.predictor)
+    state = torch.load(snakemake.input.predictor, map_location="cpu", weights_only=False)  # read once
+    predictor = mask_predictor_from_state(state)
     clips = read_parquet(snakemake.input.manifest)
     # Cost per clip on one thread: scores of every clip of the fold, log-mel included.
     configure_torch(1)
@@ -37,7 +37,6 @@ with log_to_file(snakemake.log[0]) as log:
                             grids={axis: grids[axis] for axis in search.get("axes", ["time", "freq"])}, embed=embed,
                             classifier=classifier, floor_gain=attenuation_gain(search.get("attenuation_db")),
                             seed=snakemake.params.seed)
-    state = torch.load(snakemake.input.predictor, map_location="cpu", weights_only=False)
     is_predicted = table["ranking"] == "predicted"
     table["model"] = snakemake.wildcards.model
     table["n_parameters"] = predictor.n_parameters

@@ -4,7 +4,7 @@ import time
 
 from acom.classification.protocol import fit_fold_classifier
 from acom.embed import load_model, waveform_embedder
-from acom.io import read_parquet, write_parquet
+from acom.io import read_fold_tables, read_parquet, write_parquet
 from acom.logs import log_to_file
 from acom.roi.search import search_masks, search_space
 from acom.runtime import configure_torch
@@ -12,8 +12,7 @@ from acom.runtime import configure_torch
 with log_to_file(snakemake.log[0]) as log:
     fold, search = int(snakemake.wildcards.fold), snakemake.params.search
     rate = int(search.get("sample_rate", 16000))
-    train = {int(key[len("train"):]): read_parquet(path) for key, path in snakemake.input.items()
-             if key.startswith("train")}
+    train = read_fold_tables(dict(snakemake.input.items()), "train")
     classifier, _ = fit_fold_classifier(train, fold, snakemake.params.classifier, seed=snakemake.params.seed)
     model = load_model(snakemake.params.model, dict(snakemake.input.items()), cache_dir=snakemake.params.cache_dir,
                        name=snakemake.wildcards.model)

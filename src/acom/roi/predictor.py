@@ -202,7 +202,11 @@ def load_mask_predictor(path) -> MaskPredictor:
     """A predictor saved with ``torch.save(predictor.state(), path)``."""
     import torch
 
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    return mask_predictor_from_state(torch.load(path, map_location="cpu", weights_only=False))
+
+
+def mask_predictor_from_state(state: Mapping[str, Any]) -> MaskPredictor:
+    """The predictor a saved state (:meth:`MaskPredictor.state`, plus any extra keys) describes."""
     settings = PredictorSettings(**state["settings"])
     net = _network(settings.channels, len(state["band_edges_hz"]) - 1)
     net.load_state_dict(state["state_dict"])
