@@ -3,6 +3,7 @@ the small synthetic workflow."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -28,5 +29,9 @@ def small_run(tmp_path_factory) -> Path:
     from tests.workflow.helpers import SMALL_CONFIGS, SMALL_TARGETS, snakemake
 
     workdir = tmp_path_factory.mktemp("small_reference")
+    started = time.monotonic()
     snakemake(workdir, *SMALL_TARGETS, configfiles=SMALL_CONFIGS)
+    # Its length on this machine, under this load: tests that kill a run at random moments draw
+    # them as fractions of it, so the kills land mid-run on a fast idle machine and a loaded one.
+    (workdir / "wall_seconds.txt").write_text(f"{time.monotonic() - started:.3f}\n")
     return workdir
