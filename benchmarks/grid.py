@@ -12,7 +12,9 @@ Runs ``snakemake --cores 2`` on ``configs/shared.yaml`` + ``--overlay`` (default
 ``benchmarks/results/grid.csv``: label, overlay, commit, clips, jobs, wall seconds, the largest job
 memory (Snakemake benchmark ``max_rss``), summed job seconds per rule, coding milliseconds per clip
 per codec family (the ``code_fold`` jobs' seconds over the clips they coded), and the summary's mean
-accuracy per model (so two commits can be compared for equal results too).
+score per model (so two commits can be compared for equal results too): ``esc50_summary.csv``'s
+accuracy, or for a grid without ESC-50 targets (``--targets results/desed_summary.csv``) the SED
+summary's micro segment F1; ``metric`` names which.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bench_common import write_table
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
 COLUMNS = ["label", "overlay", "commit", "n_clips", "n_jobs", "wall_s", "max_job_rss_mb", "job_s_by_rule",
-           "code_ms_per_clip", "accuracy_mean_by_model"]
+           "code_ms_per_clip", "accuracy_mean_by_model", "metric"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
                           "s": float(pd.read_csv(t, sep="\t")["s"].iloc[0]),
                           "max_rss": pd.to_numeric(pd.read_csv(t, sep="\t")["max_rss"], errors="coerce").max()}
                          for t in benchmarks.rglob("*.tsv")])
-    summary = pd.read_csv(workdir / "results" / "esc50_summary.csv")
+    summary_path, metric = workdir / "results" / "esc50_summary.csv", "accuracy_mean"
+    if not summary_path.is_file():  # an SED-only grid
+        summary_path, metric = workdir / "results" / "desed_summary.csv", "segment_f1_micro_mean"
+    summary = pd.read_csv(summary_path)
     commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()
     row = {"label": args.label + (" (resumed)" if args.resume else ""), "overlay": args.overlay.name, "commit": commit,
@@ -90,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
            "wall_s": round(wall, 1), "max_job_rss_mb": round(float(jobs["max_rss"].max()), 1),
            "job_s_by_rule": jobs.groupby("rule")["s"].sum().round(1).to_dict(),
            "code_ms_per_clip": code_ms_per_clip(jobs[jobs["rule"] == "code_fold"], workdir),
-           "accuracy_mean_by_model": summary.groupby("model")["accuracy_mean"].mean().round(6).to_dict()}
+           "accuracy_mean_by_model": summary.groupby("model")[metric].mean().round(6).to_dict(),
+           "metric": metric}
     previous = pd.read_csv(args.out).to_dict("records") if args.out.is_file() else []
     table = write_table([*previous, row], COLUMNS, args.out)
     print(table.to_string(index=False))
