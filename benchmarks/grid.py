@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                          for t in benchmarks.rglob("*.tsv")])
     summary_path, metric = workdir / "results" / "esc50_summary.csv", "accuracy_mean"
     if not summary_path.is_file():  # an SED-only grid
-        summary_path, metric = workdir / "results" / "desed_summary.csv", "segment_f1_micro_mean"
+        summary_path, metric = workdir / "results" / "desed_summary.csv", "segment_f1_micro"
     summary = pd.read_csv(summary_path)
     commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()

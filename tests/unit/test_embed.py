@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from acom.embed import embed_clips, embedding_matrix
+from acom.embed import embed_clips, embedding_matrix, pool_factor, pool_frames
 from acom.io import write_flac
 from acom.models import build_model
 from acom.resample import ClipResampler
@@ -41,3 +41,11 @@ def test_clips_at_another_rate_are_resampled_as_clip_by_clip(tmp_path):
     expected = np.stack([model.embed(resample(sf.read(p, dtype="float32")[0], 24000)[None]).embeddings[0]
                          for p in clips["path"]])
     np.testing.assert_allclose(embedding_matrix(table), expected, rtol=0, atol=1e-5)
+
+
+def test_pooling_averages_groups_of_frames():
+    frames = np.arange(14, dtype=np.float32).reshape(7, 2)  # rows (0,1), (2,3), ... (12,13)
+    np.testing.assert_array_equal(pool_frames(frames, 3), [[2, 3], [8, 9], [12, 13]])
+    assert pool_frames(frames, 1) is frames
+    assert pool_factor(0.016, 0.064) == 4 and pool_factor(0.016, 0.07) == 5
+    assert pool_factor(0.32, 0.064) == 1 and pool_factor(0.016, None) == 1

@@ -56,6 +56,7 @@ rule quantize_frame_embeddings:
         seed=config["evaluation"]["seed"],
         # Codebooks for a soundscape fold are fit on at most this many frames of the other folds.
         max_train_vectors=20000,
+        min_hop_s=SED["min_hop_s"],  # frames are pooled to the SED head's hop before coding
     threads: threads_for("quantize", 1)
     resources:
         mem_mb=6000,

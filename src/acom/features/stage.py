@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acom.embed import EMBEDDING_COLUMNS, FRAME_COLUMNS, embedding_matrix, frame_matrices
+from acom.embed import EMBEDDING_COLUMNS, FRAME_COLUMNS, embedding_matrix, frame_matrices, pool_frames
 from acom.features import FEATURE_CODECS
 from acom.features.quantizers import Quantizer
 from acom.registry import resolve, with_defaults
@@ -24,9 +24,11 @@ def clip_durations(manifest: pd.DataFrame) -> dict[str, float]:
 
 
 def fit_fold_quantizer(tables: Mapping[int, pd.DataFrame], test_fold: int, params: Mapping[str, Any], budget: int, *,
-                       seed: int, frames: bool = False, max_train_vectors: int | None = None) -> Quantizer:
+                       seed: int, frames: bool = False, pool: int = 1, max_train_vectors: int | None = None
+                       ) -> Quantizer:
     """The quantiser for ``test_fold``: fit on the embeddings of every other fold in ``tables`` (fold ->
-    embedding table; ``frames``: frame-embedding tables, every frame a training vector). The test
+    embedding table; ``frames``: frame-embedding tables, every frame a training vector, after
+    averaging groups of ``pool`` frames as :func:`quantize_frames` does). The test
     fold's table is never read; a table holding a test-fold row is refused. With more training
     vectors than ``max_train_vectors`` a seeded random subset of that many is used (frames of
     soundscapes run into the hundreds of thousands; k-means needs far fewer)."""
@@ -39,7 +41,7 @@ def fit_fold_quantizer(tables: Mapping[int, pd.DataFrame], test_fold: int, param
                              f"{table.loc[table['fold'] == test_fold, 'clip_id'].iloc[0]})")
     spec = FEATURE_CODECS[params["type"]]
     if frames:
-        vectors = np.concatenate([matrix for table in train for matrix in frame_matrices(table)])
+        vectors = np.concatenate([pool_frames(matrix, pool) for table in train for matrix in frame_matrices(table)])
     else:
         vectors = np.concatenate([embedding_matrix(table) for table in train])
     if max_train_vectors is not None and len(vectors) > max_train_vectors:
@@ -73,19 +75,31 @@ def quantize_fold(table: pd.DataFrame, quantizer: Quantizer, durations: Mapping[
     return out[EMBEDDING_COLUMNS], rates[RATE_COLUMNS]
 
 
-def quantize_frames(table: pd.DataFrame, quantizer: Quantizer, durations: Mapping[str, float]
+def quantize_frames(table: pd.DataFrame, quantizer: Quantizer, durations: Mapping[str, float], *, pool: int = 1
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A frame-embedding table with every frame replaced by its dequantised codes, and per-clip
-    rates: bits = bits per frame x frames, actual_kbps = bits / duration / 1000."""
-    matrices = frame_matrices(table)
-    decoded = [quantizer.decode(quantizer.encode(matrix)) if len(matrix) else matrix for matrix in matrices]
+    rates: bits = bits per frame x frames sent, actual_kbps = bits / duration / 1000.
+
+    ``pool`` > 1: what is sent is the average of each group of ``pool`` frames (the frames the SED
+    head sees, :func:`acom.embed.pool_frames`), so the bits count those; each decoded frame is
+    written back over its group, at the table's own hop, so that the head's pooling recovers it
+    (to float rounding) and the clean and coded tables stay interchangeable.
+    """
+    decoded = []
+    n_sent = []
+    for matrix in frame_matrices(table):
+        sent = pool_frames(matrix, pool)
+        n_sent.append(len(sent))
+        coded = quantizer.decode(quantizer.encode(sent)) if len(sent) else sent
+        group = np.minimum(pool, len(matrix) - np.arange(len(sent)) * pool)  # the last group may be shorter
+        decoded.append(np.repeat(coded, group, axis=0) if len(sent) else matrix)
     out = table[["clip_id", "fold", "n_frames"]].reset_index(drop=True).copy()
     out["embedding"] = [matrix.reshape(-1).tolist() for matrix in decoded]
     missing = sorted(set(out["clip_id"]) - set(durations))
     if missing:
         raise ValueError(f"no duration for clip {missing[0]} in the manifest")
     duration = out["clip_id"].map(durations).to_numpy(np.float64)
-    bits = out["n_frames"].to_numpy(np.int64) * quantizer.bits_per_vector
+    bits = np.asarray(n_sent, dtype=np.int64) * quantizer.bits_per_vector
     rates = pd.DataFrame({"clip_id": out["clip_id"], "fold": out["fold"], "bits": bits, "duration_s": duration,
                           "actual_kbps": bits / duration / 1000})
     return out[FRAME_COLUMNS], rates[RATE_COLUMNS]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acom.embed import frame_matrices
+from acom.embed import frame_matrices, pool_factor, pool_frames
 from acom.events import STRONG_COLUMNS
 from acom.sed.decode import decode_events
 from acom.sed.heads import HeadConfig, frame_targets, predict_frames, train_frame_head
@@ -33,27 +33,6 @@ def soundscape_files(manifest: pd.DataFrame) -> pd.DataFrame:
         "filename": [Path(p).name for p in manifest["source_path"]],
         "duration": manifest["frames"].to_numpy() / manifest["sample_rate"].to_numpy(),
     }).set_index("clip_id")
-
-
-def pool_factor(hop_seconds: float, min_hop_s: float | None) -> int:
-    """How many frames :func:`pool_frames` averages so the hop is at least ``min_hop_s`` (1: none)."""
-    if not min_hop_s or hop_seconds >= min_hop_s:
-        return 1
-    return int(np.ceil(min_hop_s / hop_seconds - 1e-9))
-
-
-def pool_frames(frames: np.ndarray, factor: int) -> np.ndarray:
-    """Average (T, D) frames in consecutive groups of ``factor`` (the last group may be shorter).
-
-    A 16 ms MFCC hop gives a head 625 steps per 10 s soundscape, 40 times the cost of what the
-    1 s segment and 200 ms collar metrics can resolve; pooled to 64 ms it keeps that resolution.
-    """
-    if factor == 1:
-        return frames
-    n_groups = -(-frames.shape[0] // factor)
-    starts = np.arange(n_groups) * factor
-    return (np.add.reduceat(frames, starts, axis=0) / np.diff(np.append(starts, frames.shape[0]))[:, None]).astype(
-        np.float32)
 
 
 def table_frames(table: pd.DataFrame, factor: int) -> list[np.ndarray]:

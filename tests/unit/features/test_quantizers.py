@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from acom.classification.protocol import evaluate_folds
-from acom.embed import embedding_matrix
+from acom.embed import embedding_matrix, frame_matrices, pool_frames
 from acom.features import check_feature_codec_config
 from acom.features.quantizers import fit_pq, fit_rvq, fit_scalar
-from acom.features.stage import fit_fold_quantizer, quantization_error, quantize_fold
+from acom.features.stage import fit_fold_quantizer, quantization_error, quantize_fold, quantize_frames
 
 DIM = 48
 
@@ -90,6 +90,40 @@ def test_codebooks_never_see_the_test_fold():
     leaked = {2: pd.concat([tables[2], tables[1].head(1)])}
     with pytest.raises(ValueError, match="holds clips of test fold 1"):
         fit_fold_quantizer({1: tables[1], **leaked}, 1, {"type": "scalar"}, 4, seed=0)
+
+
+def _frame_tables(n_frames=(10, 7), dim=3):
+    """Frame-embedding tables of folds 1-3: clips of 10 and 7 frames (7 leaves a short last group of 4)."""
+    rng = np.random.default_rng(5)
+    return {fold: pd.DataFrame({"clip_id": [f"{fold}-{i}" for i in range(len(n_frames))], "fold": fold,
+                                "n_frames": list(n_frames),
+                                "embedding": [rng.standard_normal(n * dim).astype(np.float32).tolist()
+                                              for n in n_frames]})
+            for fold in (1, 2, 3)}
+
+
+def test_pooled_frames_are_what_is_sent_and_what_the_head_gets_back():
+    tables = _frame_tables()
+    pool = 4  # 10 frames -> 3 sent (4 + 4 + 2), 7 -> 2 (4 + 3)
+    quantizer = fit_fold_quantizer(tables, 1, {"type": "scalar"}, 6, seed=0, frames=True, pool=pool)
+    durations = {"1-0": 2.0, "1-1": 1.0}
+    table, rates = quantize_frames(tables[1], quantizer, durations, pool=pool)
+    assert list(rates["bits"]) == [3 * 6 * 3, 2 * 6 * 3]  # frames sent x dimensions x bits per dimension
+    np.testing.assert_allclose(rates["actual_kbps"], [54 / 2.0 / 1000, 36 / 1.0 / 1000])
+    for original, decoded in zip(frame_matrices(tables[1]), frame_matrices(table), strict=True):
+        assert decoded.shape == original.shape  # at the table's own hop, interchangeable with the clean frames
+        sent = pool_frames(original, pool)
+        expected = quantizer.decode(quantizer.encode(sent))
+        # The head pools the written frames back to exactly the decoded sent frames.
+        np.testing.assert_allclose(pool_frames(decoded, pool), expected, rtol=1e-6, atol=1e-7)
+    # The ranges were learned on pooled frames: pooling narrows them, so they differ from per-frame ones.
+    per_frame = fit_fold_quantizer(tables, 1, {"type": "scalar"}, 6, seed=0, frames=True).arrays()
+    pooled = quantizer.arrays()
+    assert any(not np.array_equal(per_frame[key], pooled[key]) for key in pooled)
+    # Without pooling every frame is sent.
+    _, unpooled = quantize_frames(tables[1], fit_fold_quantizer(tables, 1, {"type": "scalar"}, 6, seed=0, frames=True),
+                                  durations)
+    assert list(unpooled["bits"]) == [10 * 6 * 3, 7 * 6 * 3]
 
 
 def test_eight_bit_scalar_codes_classify_like_the_original():

@@ -16,8 +16,6 @@ from acom.sed.protocol import (
     SED_METRICS,
     clip_targets,
     cross_validate_sed,
-    pool_factor,
-    pool_frames,
     soundscape_files,
     summarize_sed,
 )
@@ -109,14 +107,6 @@ def test_same_seed_same_events(desed_folder):
     second = cross_validate_sed(frames, frames, labels, soundscape_files(manifest), seed=3, **kwargs)
     pd.testing.assert_frame_equal(first[0], second[0])
     pd.testing.assert_frame_equal(first[1], second[1])
-
-
-def test_pooling_averages_groups_of_frames():
-    frames = np.arange(14, dtype=np.float32).reshape(7, 2)  # rows (0,1), (2,3), ... (12,13)
-    np.testing.assert_array_equal(pool_frames(frames, 3), [[2, 3], [8, 9], [12, 13]])
-    assert pool_frames(frames, 1) is frames
-    assert pool_factor(0.016, 0.064) == 4 and pool_factor(0.016, 0.07) == 5
-    assert pool_factor(0.32, 0.064) == 1 and pool_factor(0.016, None) == 1
 
 
 def test_summarize_sed_means_and_stds():
