@@ -63,8 +63,9 @@ def test_sed_summary_rows_and_learning(sed_run):
         ["mfcc", "none", "sq_8", "clean"]]
     assert (summary["n_folds"] == 3).all() and (summary["n_clips"] == 36).all()
     assert summary["nominal_kbps"].tolist() == [256.0, 16.0, 2.0, 8.0]  # a feature condition's number: its budget
-    for metric in SED_METRICS:
-        assert summary[metric].between(0, 2).all() and f"{metric}_std" in summary.columns
+    for metric in SED_METRICS:  # F1 within [0, 1]; error rates count insertions, so have no upper bound
+        assert summary[metric].between(0, 1 if "_f1_" in metric else np.inf).all(), metric
+        assert f"{metric}_std" in summary.columns
     clean = summary.iloc[0]
     # Three classes that MFCCs tell apart easily: the head learns them.
     assert clean["segment_f1_micro"] > 0.6, clean
@@ -80,8 +81,12 @@ def test_frame_embeddings_quantised_frame_by_frame(sed_run):
     coded = pd.read_parquet(root / "frame_embeddings/mfcc/none/sq_8/fold1.parquet")
     rates = pd.read_parquet(root / "feature_rates/mfcc/sq_8/fold1.parquet")
     dim = frame_matrices(clean)[0].shape[1]
-    # bits per frame x frames per 10 s soundscape
-    assert (rates["bits"] == clean["n_frames"].to_numpy() * dim * 8).all()
+    # bits per frame x frames sent per 10 s soundscape: MFCC's 16 ms frames averaged in fours to the
+    # head's 64 ms hop (sed.min_hop_s) before coding
+    hop = read_parquet_metadata(root / "frame_embeddings/mfcc/none/none/fold1.parquet")["hop_seconds"]
+    assert hop == pytest.approx(0.016)
+    sent = -(-clean["n_frames"].to_numpy() // 4)
+    assert (rates["bits"] == sent * dim * 8).all()
     np.testing.assert_allclose(rates["actual_kbps"], rates["bits"] / 10.0 / 1000)
     assert read_parquet_metadata(root / "frame_embeddings/mfcc/none/sq_8/fold1.parquet")["hop_seconds"] == \
         read_parquet_metadata(root / "frame_embeddings/mfcc/none/none/fold1.parquet")["hop_seconds"]
