@@ -20,6 +20,7 @@ include: "workflow/rules/embed.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/sed.smk"
+include: "workflow/rules/esc10_mix.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -34,4 +35,5 @@ rule all:
         CONFUSION_PLOTS,
         rules.listen_page.output.page_dir,
         branch(SED_MODELS, then=rules.summarize_desed.output.summary),
+        branch(MIX_MODELS, then=rules.summarize_esc10_mix.output.summary),
     default_target: True

@@ -14,7 +14,8 @@ memory (Snakemake benchmark ``max_rss``), summed job seconds per rule, coding mi
 per codec family (the ``code_fold`` jobs' seconds over the clips they coded), and the summary's mean
 score per model (so two commits can be compared for equal results too): ``esc50_summary.csv``'s
 accuracy, or for a grid without ESC-50 targets (``--targets results/desed_summary.csv``) the SED
-summary's micro segment F1; ``metric`` names which.
+summary's micro segment F1, or (``--targets results/esc10_mix_summary.csv``) the ESC-10 mixtures'
+mAP; ``metric`` names which.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from bench_common import write_table
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
+SUMMARY_METRICS = [("esc50_summary.csv", "accuracy_mean"), ("desed_summary.csv", "segment_f1_micro"),
+                   ("esc10_mix_summary.csv", "map_mean")]
 COLUMNS = ["label", "overlay", "commit", "n_clips", "n_jobs", "wall_s", "max_job_rss_mb", "job_s_by_rule",
            "code_ms_per_clip", "accuracy_mean_by_model", "metric"]
 
@@ -84,9 +87,10 @@ def main(argv: list[str] | None = None) -> int:
                           "s": float(pd.read_csv(t, sep="\t")["s"].iloc[0]),
                           "max_rss": pd.to_numeric(pd.read_csv(t, sep="\t")["max_rss"], errors="coerce").max()}
                          for t in benchmarks.rglob("*.tsv")])
-    summary_path, metric = workdir / "results" / "esc50_summary.csv", "accuracy_mean"
-    if not summary_path.is_file():  # an SED-only grid
-        summary_path, metric = workdir / "results" / "desed_summary.csv", "segment_f1_micro"
+    # The first target summary the grid made: ESC-50's accuracy, else the SED micro segment F1, else
+    # the ESC-10 mixtures' mAP.
+    summary_path, metric = next((workdir / "results" / name, metric) for name, metric in SUMMARY_METRICS
+                                if (workdir / "results" / name).is_file())
     summary = pd.read_csv(summary_path)
     commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()

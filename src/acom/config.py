@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +200,7 @@ def check_config(config: Mapping[str, Any]) -> None:
         problems.extend(check_search_config(config))
     problems.extend(check_report_config(config))
     problems.extend(check_sed_config(config))
+    problems.extend(check_esc10_mix_config(config))
     problems.extend(check_weight_files(config))
     esc50 = config["datasets"]["esc50"]
     if esc50.get("root") is not None and esc50.get("synthetic"):
@@ -251,15 +252,16 @@ def check_entry_keys(section: str, name: str, params: Mapping[str, Any]) -> list
 def used_entries(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(model names, codec names) the configured stages run: evaluation, sound event detection, the
     mask search, and the models of the filters they apply."""
-    search, sed = config.get("mask_search", {}), config.get("sed", {})
-    sed_on = bool(sed.get("models"))
-    models = [*config["evaluation"]["models"], *sed.get("models", [])]
+    search = config.get("mask_search", {})
+    # The task sections beside ESC-50's evaluation; each counts only while it runs (models set).
+    tasks = [section for section in (config.get("sed", {}), config.get("esc10_mix", {})) if section.get("models")]
+    models = [*config["evaluation"]["models"], *(m for task in tasks for m in task["models"])]
     models += search.get("models", [])
     filters = config.get("filters", {})
-    for name in [*config["evaluation"].get("filters", []), *(sed.get("filters", []) if sed_on else [])]:
+    for name in [*config["evaluation"].get("filters", []), *(f for task in tasks for f in task.get("filters", []))]:
         if name in filters:
             models.append(filter_model(filters[name]))
-    codecs = [*config["evaluation"].get("codecs", []), *(sed.get("codecs", []) if sed_on else [])]
+    codecs = [*config["evaluation"].get("codecs", []), *(c for task in tasks for c in task.get("codecs", []))]
     if search.get("models"):
         for condition in search.get("codecs") or []:
             try:
@@ -433,6 +435,38 @@ def check_report_config(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def task_entry_problems(config: Mapping[str, Any], task: str, sections: Sequence[str]) -> list[str]:
+    """Problems with the entries a task section (``sed``, ``esc10_mix``) names: each must exist under
+    its section, and its filters must work on items other than ESC-50 clips (no mask search, no bit
+    allocation, which the task's codecs do not take)."""
+    problems = []
+    for section in sections:
+        known = config.get(section) or {}
+        for name in config[task].get(section, []):
+            if name not in known:
+                problems.append(f"{task}.{section} lists {name!r}, which has no entry under {section}: "
+                                f"known {sorted(known)}")
+            elif section == "filters" and (uses_masks(known[name]) or filter_predictor(known[name])):
+                problems.append(f"{task}.filters: {name!r} uses the mask search (oracle_roi or score: predicted), "
+                                "which runs on ESC-50 clips only")
+            elif section == "filters" and allocates_bits(known[name]):
+                problems.append(f"{task}.filters: {name!r} has rendering: bits, which this task's codecs do not "
+                                "take; use a pre-filter rendering there")
+    return problems
+
+
+def check_esc10_mix_config(config: Mapping[str, Any]) -> list[str]:
+    """Problems with the ``esc10_mix`` section and ``datasets.esc10_mix`` (while ``esc10_mix.models``
+    is not empty)."""
+    if not (config.get("esc10_mix") or {}).get("models"):
+        return []
+    problems = task_entry_problems(config, "esc10_mix", ("models", "classifiers", "codecs", "filters"))
+    low, high = config["datasets"]["esc10_mix"]["level_db"]
+    if low > high:
+        problems.append(f"datasets.esc10_mix.level_db: [{low}, {high}] is not a range (low > high)")
+    return problems
+
+
 def check_sed_config(config: Mapping[str, Any]) -> list[str]:
     """Problems with the ``sed`` section and the ``datasets.desed`` entry it reads (only while the SED
     branch runs: ``sed.models`` is not empty)."""
@@ -442,18 +476,7 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
     sed = config.get("sed", {})
     if not sed.get("models"):
         return []
-    problems = []
-    for section in ("models", "codecs", "filters", "feature_codecs"):
-        known = config.get(section) or {}
-        for name in sed.get(section, []):
-            if name not in known:
-                problems.append(f"sed.{section} lists {name!r}, which has no entry under {section}: known {sorted(known)}")
-            elif section == "filters" and (uses_masks(known[name]) or filter_predictor(known[name])):
-                problems.append(f"sed.filters: {name!r} uses the mask search (oracle_roi or score: predicted), which "
-                                "runs on ESC-50 clips, not on soundscapes")
-            elif section == "filters" and allocates_bits(known[name]):
-                problems.append(f"sed.filters: {name!r} has rendering: bits, which the SED stage's codecs do not "
-                                "take; use a pre-filter rendering there")
+    problems = task_entry_problems(config, "sed", ("models", "codecs", "filters", "feature_codecs"))
     desed = config["datasets"].get("desed") or {}
     if desed.get("root") is not None:
         if not desed.get("folds"):

@@ -46,6 +46,7 @@ def problems_of(config) -> list[str]:
 def use_models(config, *names):
     config["evaluation"]["models"] = list(names)
     config["sed"]["models"] = []
+    config["esc10_mix"]["models"] = []
     config["mask_search"]["models"] = []
     config["evaluation"]["filters"] = [f for f in config["evaluation"]["filters"] if f != "oracle_roi"]
 
@@ -178,6 +179,22 @@ CASES = {
     "weights on an mfcc model": (
         lambda c: c["models"]["mfcc"].update(weights="mfcc.pt"),
         "models.mfcc.weights: type mfcc does not read weights, so it would be ignored; remove it"),
+    # the esc10_mix task
+    "esc10_mix model without an entry": (
+        lambda c: c["esc10_mix"]["models"].append("wav2vec"),
+        "esc10_mix.models lists 'wav2vec', which has no entry under models"),
+    "esc10_mix classifier without an entry": (
+        lambda c: c["esc10_mix"].update(classifiers=["svm_rbf"]),
+        "esc10_mix.classifiers lists 'svm_rbf', which has no entry under classifiers"),
+    "esc10_mix mask-search filter": (
+        lambda c: c["esc10_mix"].update(filters=["oracle_roi"]),
+        "esc10_mix.filters: 'oracle_roi' uses the mask search"),
+    "esc10_mix level range reversed": (
+        lambda c: c["datasets"]["esc10_mix"].update(level_db=[12, 3]),
+        "datasets.esc10_mix.level_db: [12, 3] is not a range (low > high)"),
+    "esc10_mix unknown loudness measure": (
+        lambda c: c["datasets"]["esc10_mix"].update(loudness="peak"),
+        "datasets.esc10_mix.loudness: 'peak' is not one of"),
 }
 
 

@@ -32,7 +32,7 @@ KILL_POINTS = [
     "results/logs/make_synthetic_esc50.log",
     "results/logs/resample_fold/esc50/sr16000/fold2.log",
     "results/logs/code_fold/esc50/none/opus_16/fold1.log",
-    "results/logs/embed/mfcc/none/opus_16.log",
+    "results/logs/embed/esc50/mfcc/none/opus_16.log",
     "results/logs/classify_matched/mfcc/logreg/none/opus_16.log",
     "results/logs/summarize_esc50.log",
 ]

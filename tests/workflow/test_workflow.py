@@ -213,6 +213,58 @@ def test_second_run_has_nothing_to_do_and_one_model_change_reruns_only_it(synthe
                     "summarize_esc50": 1}, jobs
 
 
+def test_esc10_mixtures_are_sums_of_clips_of_one_fold_and_their_metrics_recompute(synthetic_run):
+    """The esc10_mix task on the synthetic corpus: each mixture is the sum of its two normalised
+    clips (recomputed here from the ESC-50 copy with pyloudnorm), both from the mixture's fold; the
+    per-fold metrics equal scikit-learn on the written predictions; the summary carries the ESC-50
+    summary's condition columns and every condition."""
+    import pyloudnorm
+    from sklearn.metrics import accuracy_score, average_precision_score, f1_score
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    workdir, _ = synthetic_run
+    esc50 = pd.read_parquet(workdir / "results/esc50/manifest.parquet").set_index("clip_id")
+    manifest = pd.read_parquet(workdir / "results/esc10_mix/manifest.parquet")
+    mixtures = manifest[manifest["n_sources"] == 2]
+    assert mixtures.groupby("fold").size().to_dict() == {1: 8, 2: 8, 3: 8}
+    assert (manifest["n_sources"] == 1).sum() == len(esc50)
+    for item in mixtures.itertuples(index=False):
+        assert [esc50.loc[c, "fold"] for c in item.sources] == [item.fold, item.fold]
+        expected = 0
+        for clip_id, level in zip(item.sources, item.levels_db, strict=True):
+            source, rate = sf.read(esc50.loc[clip_id, "source_path"], dtype="float64")
+            loudness = pyloudnorm.Meter(rate).integrated_loudness(source)
+            expected = expected + source * 10 ** ((-27.0 + level - loudness) / 20)
+        rendered, _ = sf.read(item.source_path, dtype="float64")
+        np.testing.assert_allclose(rendered, item.output_gain * expected, atol=1.5 / 32768)
+
+    per_fold = pd.read_csv(workdir / "results/esc10_mix_per_fold.csv")
+    classes = sorted(esc50["category"].unique())
+    binarizer = MultiLabelBinarizer(classes=classes)
+    for row in per_fold.itertuples(index=False):
+        predictions = pd.read_parquet(workdir / f"results/esc10_mix/predictions/{row.model}/{row.classifier}/"
+                                      f"{row.train_condition}/{row.filter}/{row.codec}.parquet")
+        fold = predictions[predictions["fold"] == row.fold]
+        y, chosen = binarizer.fit_transform(fold["labels"]), binarizer.transform(fold["predicted"])
+        scores = np.vstack(fold["scores"])
+        assert row.map == pytest.approx(np.mean([average_precision_score(y[:, k], scores[:, k])
+                                                 for k in range(len(classes))]))
+        assert row.micro_f1 == pytest.approx(f1_score(y, chosen, average="micro"))
+        assert row.macro_f1 == pytest.approx(f1_score(y, chosen, average="macro", zero_division=0))
+        assert row.exact_match == pytest.approx(accuracy_score(y, chosen))
+        assert row.counting_accuracy == pytest.approx(accuracy_score(fold["n_sources"], fold["predicted_sources"]))
+        assert row.n_clips == len(fold) == 28
+    summary = pd.read_csv(workdir / "results/esc10_mix_summary.csv")
+    assert list(summary.columns[:7]) == SUMMARY_COLUMNS[:7]
+    assert set(zip(summary["model"], summary["train_condition"], summary["codec"])) == {
+        (model, train, codec) for model in ("mfcc", "efficientat_mn04") for train in ("clean", "matched")
+        for codec in ("none", "opus_6", "opus_16")}
+    assert summary.loc[summary["codec"] == "opus_6", "actual_kbps"].between(4, 8).all()
+    for model in ("mfcc", "efficientat_mn04"):
+        for train in ("clean", "matched"):
+            assert (workdir / f"results/plots/esc10_mix_rate_map/{model}_logreg_{train}.png").stat().st_size > 0
+
+
 @pytest.fixture(scope="module")
 def roi_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("roi")

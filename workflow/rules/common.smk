@@ -71,7 +71,7 @@ def audio_output(path):
 
 
 wildcard_constraints:
-    dataset="esc50|desed",
+    dataset="esc50|desed|esc10_mix",
     fold=r"\d+",
     rate=r"\d+",
     model="|".join(config["models"]),
@@ -107,8 +107,9 @@ def full_codes_path(dataset, filter, encoder, fold):
     return f"results/{dataset}/codes/{filter}/{encoder}/fold{fold}"
 
 
-def embeddings_path(model, filter, codec, fold):
-    return f"results/esc50/embeddings/{model}/{filter}/{codec}/fold{fold}.parquet"
+def embeddings_path(model, filter, codec, fold, dataset="esc50"):
+    """One fold's clip embeddings of `dataset` (a clip-level task's items) under one condition."""
+    return f"results/{dataset}/embeddings/{model}/{filter}/{codec}/fold{fold}.parquet"
 
 
 def predictions_path(model, classifier, train_condition, filter, codec):
@@ -140,6 +141,11 @@ def frame_embeddings_path(model, filter, codec, fold):
 
 def sed_metrics_path(model, train_condition, filter, codec):
     return f"results/desed/metrics/{model}/{train_condition}/{filter}/{codec}.parquet"
+
+
+def multilabel_path(kind, model, classifier, train_condition, filter, codec, task="esc10_mix"):
+    """A multi-label task's per-clip predictions (kind "predictions") or per-fold metrics ("metrics")."""
+    return f"results/{task}/{kind}/{model}/{classifier}/{train_condition}/{filter}/{codec}.parquet"
 
 
 DESED_LABELS = "results/desed/labels.parquet"
@@ -220,3 +226,8 @@ SED_CLASSES = desed_classes(DESED)
 # A DESED copy's folds are its configured (audio, TSV) pairs; soundscapes synthesised from ESC-50
 # come one fold per ESC-50 fold.
 DESED_FOLDS = sorted(entry["fold"] for entry in DESED["folds"]) if DESED.get("root") else FOLDS
+
+# --- multi-label ESC-10 mixtures (esc10_mix) -----------------------------------------------------
+MIX = config.get("esc10_mix", {})
+MIX_MODELS = MIX.get("models", [])
+MIX_CODED = coded_conditions(MIX.get("codecs", [])) if MIX_MODELS else []

@@ -9,14 +9,17 @@ rule embed:
     input:
         unpack(embed_inputs),
     output:
-        embeddings=expand(embeddings_path("{model}", "{filter}", "{codec}", "{fold}"), fold=FOLDS, allow_missing=True),
+        embeddings=expand(embeddings_path("{model}", "{filter}", "{codec}", "{fold}", "{dataset}"), fold=FOLDS,
+                          allow_missing=True),
     log:
-        "results/logs/embed/{model}/{filter}/{codec}.log",
+        "results/logs/embed/{dataset}/{model}/{filter}/{codec}.log",
     benchmark:
-        "results/benchmarks/embed/{model}/{filter}/{codec}.tsv"
+        "results/benchmarks/embed/{dataset}/{model}/{filter}/{codec}.tsv"
     wildcard_constraints:
-        # Audio conditions only: a feature condition's embeddings come from quantize_embeddings.
-        codec="|".join([UNCODED, *CODED]) if CODED else UNCODED,
+        # The clip-level data sets (ESC-50 clips, ESC-10 mixtures), audio conditions only: a feature
+        # condition's embeddings come from quantize_embeddings.
+        dataset="esc50|esc10_mix",
+        codec="|".join([UNCODED, *CODED, *MIX_CODED]),
     params:
         folds=FOLDS,
         # The model's whole config entry: changing it reruns this model's jobs and no others.

@@ -12,7 +12,7 @@ def fold_audio_inputs(dataset, folds, wildcards):
 
 
 def embed_inputs(wildcards):
-    return fold_audio_inputs("esc50", FOLDS, wildcards)
+    return fold_audio_inputs(wildcards.dataset, FOLDS, wildcards)
 
 
 def frame_embed_inputs(wildcards):

@@ -96,17 +96,19 @@ def _styles(curves: Sequence[tuple[str, str, pd.DataFrame]]) -> list[dict]:
             for i, (family, filt, _) in enumerate(curves)]
 
 
-def _error_bars(points: pd.DataFrame) -> np.ndarray:
+def _error_bars(points: pd.DataFrame, metric: str = "accuracy") -> np.ndarray:
     """Error bars of a curve's points: the bootstrap interval where the summary has one, else +-1 std."""
-    if {"accuracy_ci_low", "accuracy_ci_high"} <= set(points.columns):
-        return np.vstack([points["accuracy_mean"] - points["accuracy_ci_low"],
-                          points["accuracy_ci_high"] - points["accuracy_mean"]])
-    return np.vstack([points["accuracy_std"], points["accuracy_std"]])
+    if {f"{metric}_ci_low", f"{metric}_ci_high"} <= set(points.columns):
+        return np.vstack([points[f"{metric}_mean"] - points[f"{metric}_ci_low"],
+                          points[f"{metric}_ci_high"] - points[f"{metric}_mean"]])
+    return np.vstack([points[f"{metric}_std"], points[f"{metric}_std"]])
 
 
 def plot_rate_accuracy(summary: pd.DataFrame, model: str, classifier: str, train_condition: str,
-                       out_stem: str | os.PathLike) -> Figure:
-    """Accuracy against ACTUAL kbps (log axis) for one model, classifier and train condition.
+                       out_stem: str | os.PathLike, *, metric: str = "accuracy") -> Figure:
+    """Accuracy (or another ``metric`` with ``<metric>_mean`` and ``<metric>_std`` columns, e.g. a
+    multi-label task's ``map``) against ACTUAL kbps (log axis) for one model, classifier and train
+    condition.
 
     One line per (codec family x filter), each point the mean over folds with its 95 % bootstrap
     interval as error bar (+-1 std for a summary without intervals);
@@ -125,7 +127,7 @@ def plot_rate_accuracy(summary: pd.DataFrame, model: str, classifier: str, train
     filter_colour = {}
     for (family, filt, points), style in zip(curves, _styles(curves)):
         label = curve_label(family, filt)
-        bars = ax.errorbar(points["actual_kbps"], points["accuracy_mean"], yerr=_error_bars(points),
+        bars = ax.errorbar(points["actual_kbps"], points[f"{metric}_mean"], yerr=_error_bars(points, metric),
                            label=label, capsize=3, markersize=5, linewidth=1.5, **style)
         bars.lines[0].set_gid(line_gid(label))
         filter_colour.setdefault(filt, style["color"])
@@ -135,12 +137,12 @@ def plot_rate_accuracy(summary: pd.DataFrame, model: str, classifier: str, train
         label = (f"uncoded ({row.actual_kbps:g} kbps)" if clean
                  else f"{row.filter}, uncoded ({row.actual_kbps:g} kbps)")
         colour = "black" if clean else filter_colour.get(row.filter, "0.5")
-        line = ax.axhline(row.accuracy_mean, color=colour, linestyle="--" if clean else ":", linewidth=1.2,
+        line = ax.axhline(getattr(row, f"{metric}_mean"), color=colour, linestyle="--" if clean else ":", linewidth=1.2,
                           label=label)
         line.set_gid(line_gid(label))
     _kbps_axis(ax)
-    ax.set_ylabel("accuracy (mean over folds, 95 % CI)" if "accuracy_ci_low" in rows.columns
-                  else "accuracy (mean over folds, ±1 std)")
+    ax.set_ylabel(f"{metric} (mean over folds, 95 % CI)" if f"{metric}_ci_low" in rows.columns
+                  else f"{metric} (mean over folds, ±1 std)")
     ax.set_title(f"{model} · {classifier} · trained on {train_condition}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")

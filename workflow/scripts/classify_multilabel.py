@@ -1,0 +1,35 @@
+"""Snakemake adapter: multi-label heads and a source counter per fold, fit on one training condition,
+and every condition they score (acom.classification.multilabel)."""
+
+import pandas as pd
+
+from acom.classification.multilabel import (
+    fit_fold_heads,
+    k_fold_training,
+    score_fold_heads,
+    task_classes,
+    with_item_labels,
+)
+from acom.io import read_parquet, write_parquet
+from acom.logs import log_to_file
+
+with log_to_file(snakemake.log[0]) as log:
+    p, w = snakemake.params, snakemake.wildcards
+    manifest = read_parquet(snakemake.input.manifest)
+    classes = task_classes(manifest)
+    train = {f: with_item_labels(read_parquet(snakemake.input[f"train{f}"]), manifest) for f in p.folds}
+    heads = fit_fold_heads(train, classes, p.classifier, seed=p.seed, training_folds=k_fold_training(p.folds))
+    log.info("thresholds chosen on the training folds: %s", {f: h.threshold for f, h in heads.items()})
+    for i, ((protocol, filter_name, codec), kbps) in enumerate(zip(p.scored, p.nominal_kbps, strict=True)):
+        test = {f: with_item_labels(read_parquet(snakemake.input[f"test{i}_{f}"]), manifest) for f in p.folds}
+        predictions, metrics = score_fold_heads(heads, test, classes)
+        # Actual kbps of the scored items (pitch-shifted training copies are not scored).
+        audio = pd.concat([read_parquet(snakemake.input[f"audio{i}_{f}"]) for f in p.folds])
+        audio = audio[audio["clip_id"].isin(predictions["clip_id"])]
+        condition = {"model": w.model, "classifier": w.classifier, "train_condition": protocol, "filter": filter_name,
+                     "codec": codec, "nominal_kbps": kbps}
+        metrics = metrics.assign(**condition, actual_kbps=metrics["fold"].map(audio.groupby("fold")["actual_kbps"].mean()))
+        write_parquet(predictions.assign(**condition), snakemake.output.predictions[i])
+        write_parquet(metrics, snakemake.output.metrics[i])
+        log.info("%s %s/%s: mAP per fold %s", protocol, filter_name, codec,
+                 dict(zip(metrics["fold"], metrics["map"].round(4))))
