@@ -21,6 +21,8 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/sed.smk"
 include: "workflow/rules/esc10_mix.smk"
+include: "workflow/rules/irmas.smk"
+include: "workflow/rules/multilabel.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -35,5 +37,5 @@ rule all:
         CONFUSION_PLOTS,
         rules.listen_page.output.page_dir,
         branch(SED_MODELS, then=rules.summarize_desed.output.summary),
-        branch(MIX_MODELS, then=rules.summarize_esc10_mix.output.summary),
+        [f"results/{task}_summary.csv" for task in MULTILABEL_TASKS],
     default_target: True

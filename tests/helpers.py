@@ -1,5 +1,5 @@
-"""Helpers the unit tests share: where the repository and the read-only ../shared material are, and
-assertions that several model tests make."""
+"""Helpers the unit tests share: where the repository and the read-only ../shared material are,
+assertions that several model tests make, and an IRMAS-format folder written on the spot."""
 
 from __future__ import annotations
 
@@ -42,3 +42,39 @@ def assert_audioset_outputs(model, out, *, n_clips: int, embedding_dim: int, lab
     assert out.probabilities.shape == (n_clips, 527) and out.probabilities.dtype == np.float32
     assert ((out.probabilities > 0) & (out.probabilities < 1)).all()
     assert model.labels == labels
+
+
+IRMAS_RATE = 44100
+
+
+def write_irmas(root: Path, *, per_instrument: int = 2,
+                test=(("song-1", 5.0, ["cel", "pia"]), ("song 2", 17.0, ["voi"])), nested: bool = False):
+    """An IRMAS-format folder under ``root``: stereo 44.1 kHz 3 s training excerpts in the eleven
+    instrument folders (named as the archive's), and test excerpts (name, seconds, instruments) with
+    their label files. Instrument k sounds as a tone of 220 (k + 1) Hz in noise, so heads can learn
+    it; a test excerpt is the sum of its instruments' tones. Returns (training folder, [test folder])."""
+    import numpy as np
+    import soundfile as sf
+
+    from acom.data.irmas import IRMAS_INSTRUMENTS
+
+    rng = np.random.default_rng(0)
+
+    def excerpt(codes, seconds):
+        t = np.arange(int(seconds * IRMAS_RATE)) / IRMAS_RATE
+        tone = sum(np.sin(2 * np.pi * 220 * (IRMAS_INSTRUMENTS.index(c) + 1) * t + rng.uniform(0, 6)) for c in codes)
+        wave = 0.2 * tone / len(codes) + rng.normal(0, 0.02, size=t.shape)
+        return np.stack([wave, 0.8 * wave], axis=1)
+
+    train = root / "IRMAS-TrainingData" / ("IRMAS-TrainingData" if nested else "")
+    for code in IRMAS_INSTRUMENTS:
+        for i in range(per_instrument):
+            path = train / code / f"[{code}][cla]{i:04d}__{i + 1}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, excerpt([code], 3.0), IRMAS_RATE, subtype="PCM_16")
+    part = root / "IRMAS-TestingData-Part1" / "Part1"
+    part.mkdir(parents=True)
+    for name, seconds, labels in test:
+        sf.write(part / f"{name}.wav", excerpt(labels, seconds), IRMAS_RATE, subtype="PCM_16")
+        (part / f"{name}.txt").write_text("".join(f"{code}\t\n" for code in labels))
+    return root / "IRMAS-TrainingData", [root / "IRMAS-TestingData-Part1"]

@@ -200,7 +200,7 @@ def check_config(config: Mapping[str, Any]) -> None:
         problems.extend(check_search_config(config))
     problems.extend(check_report_config(config))
     problems.extend(check_sed_config(config))
-    problems.extend(check_esc10_mix_config(config))
+    problems.extend(check_multilabel_config(config))
     problems.extend(check_weight_files(config))
     esc50 = config["datasets"]["esc50"]
     if esc50.get("root") is not None and esc50.get("synthetic"):
@@ -254,7 +254,7 @@ def used_entries(config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     mask search, and the models of the filters they apply."""
     search = config.get("mask_search", {})
     # The task sections beside ESC-50's evaluation; each counts only while it runs (models set).
-    tasks = [section for section in (config.get("sed", {}), config.get("esc10_mix", {})) if section.get("models")]
+    tasks = [config[name] for name in ("sed", "esc10_mix", "irmas") if (config.get(name) or {}).get("models")]
     models = [*config["evaluation"]["models"], *(m for task in tasks for m in task["models"])]
     models += search.get("models", [])
     filters = config.get("filters", {})
@@ -455,15 +455,25 @@ def task_entry_problems(config: Mapping[str, Any], task: str, sections: Sequence
     return problems
 
 
-def check_esc10_mix_config(config: Mapping[str, Any]) -> list[str]:
-    """Problems with the ``esc10_mix`` section and ``datasets.esc10_mix`` (while ``esc10_mix.models``
-    is not empty)."""
-    if not (config.get("esc10_mix") or {}).get("models"):
-        return []
-    problems = task_entry_problems(config, "esc10_mix", ("models", "classifiers", "codecs", "filters"))
-    low, high = config["datasets"]["esc10_mix"]["level_db"]
-    if low > high:
-        problems.append(f"datasets.esc10_mix.level_db: [{low}, {high}] is not a range (low > high)")
+def check_multilabel_config(config: Mapping[str, Any]) -> list[str]:
+    """Problems with the sections of the multi-label tasks that run (``models`` not empty) and the
+    ``datasets`` entries they read."""
+    from acom.tasks import multilabel_tasks
+
+    problems = []
+    for task in multilabel_tasks(config):
+        problems.extend(task_entry_problems(config, task, ("models", "classifiers", "codecs", "filters")))
+    if "esc10_mix" in multilabel_tasks(config):
+        low, high = config["datasets"]["esc10_mix"]["level_db"]
+        if low > high:
+            problems.append(f"datasets.esc10_mix.level_db: [{low}, {high}] is not a range (low > high)")
+    irmas = config["datasets"].get("irmas") or {}
+    if "irmas" in multilabel_tasks(config) and irmas.get("root") is not None:
+        for key, folder in [("train", irmas["train"]), *(("test", test) for test in irmas["test"])]:
+            missing = _missing(os.path.join(irmas["root"], folder), directory=True)
+            if missing:
+                problems.append(f"datasets.irmas.{key}: {missing}; name the folders of your IRMAS copy relative to "
+                                "datasets.irmas.root, or set root: null to download the official archives")
     return problems
 
 

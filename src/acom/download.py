@@ -25,7 +25,12 @@ def with_downloaded_files(params: Mapping[str, Any], keys: Iterable[str], files:
 
 def sha256_of(path: str | os.PathLike) -> str:
     """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+    return file_digest(path, "sha256")
+
+
+def file_digest(path: str | os.PathLike, algorithm: str) -> str:
+    """Hex digest of a file by a hashlib ``algorithm`` (md5 for Zenodo records), read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(chunk)
@@ -51,7 +56,8 @@ def verify_sha256(path: str | os.PathLike, expected: str, *, url: str | None = N
 
 
 def download(
-    url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: float = 60.0, config_key: str | None = None
+    url: str, dest: str | os.PathLike, sha256: str | None, *, timeout: float = 60.0, config_key: str | None = None,
+    md5: str | None = None,
 ) -> Path:
     """Download ``url`` to ``dest`` unless a verified copy is there already; return ``dest``.
 
@@ -60,12 +66,16 @@ def download(
     ``ValueError`` naming the URL, ``dest``, the expected and the actual sha256, and nothing is left
     behind. No network: ``RuntimeError`` naming the URL and ``config_key`` (the config key that could
     name a local copy instead). ``sha256=None`` skips the check (only for sources that publish no
-    stable checksum); the caller decides that, not this function.
+    stable checksum); the caller decides that, not this function. ``md5``: checked as well, for
+    sources that publish only md5 (Zenodo).
     """
     dest = Path(dest)
     if dest.exists():
         if sha256 is not None:
             verify_sha256(dest, sha256, url=url)
+        if md5 is not None and (actual := file_digest(dest, "md5")) != md5.lower():
+            raise ValueError(f"{dest} (downloaded from {url}): md5 mismatch (expected {md5.lower()}, got {actual}); the "
+                             "file is corrupt or not the published one: delete it and download it again")
         return dest
     with atomic_output(dest) as tmp:
         try:
@@ -82,4 +92,8 @@ def download(
                 f"download was discarded, {dest} was not written. Retry; if it fails again, the file at the URL "
                 "is not the published one (check the URL and sha256 in the config)"
             )
+        if md5 is not None and (actual := file_digest(tmp, "md5")) != md5.lower():
+            raise ValueError(f"download of {url} to {dest}: md5 mismatch (expected {md5.lower()}, got {actual}); the "
+                             f"download was discarded, {dest} was not written. Retry; if it fails again, the file at "
+                             "the URL is not the published one")
     return dest

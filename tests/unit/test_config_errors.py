@@ -192,6 +192,10 @@ CASES = {
     "esc10_mix level range reversed": (
         lambda c: c["datasets"]["esc10_mix"].update(level_db=[12, 3]),
         "datasets.esc10_mix.level_db: [12, 3] is not a range (low > high)"),
+    "irmas copy without its test folder": (
+        lambda c: (c["irmas"].update(models=["mfcc"]), c["datasets"]["irmas"].update(root=".", train=".",
+                                                                                      test=["Part9"])),
+        "datasets.irmas.test: ./Part9 (from"),
     "esc10_mix unknown loudness measure": (
         lambda c: c["datasets"]["esc10_mix"].update(loudness="peak"),
         "datasets.esc10_mix.loudness: 'peak' is not one of"),

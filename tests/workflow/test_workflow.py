@@ -254,6 +254,9 @@ def test_esc10_mixtures_are_sums_of_clips_of_one_fold_and_their_metrics_recomput
         assert row.exact_match == pytest.approx(accuracy_score(y, chosen))
         assert row.counting_accuracy == pytest.approx(accuracy_score(fold["n_sources"], fold["predicted_sources"]))
         assert row.n_clips == len(fold) == 28
+    recall = pd.read_csv(workdir / "results/esc10_mix_source_recall.csv")
+    # Every mixture (3 folds x 8) falls in one of the three level bins of every condition.
+    assert (recall.groupby(["model", "train_condition", "codec"])["n_mixtures"].sum() == 24).all()
     summary = pd.read_csv(workdir / "results/esc10_mix_summary.csv")
     assert list(summary.columns[:7]) == SUMMARY_COLUMNS[:7]
     assert set(zip(summary["model"], summary["train_condition"], summary["codec"])) == {

@@ -4,6 +4,7 @@
 import glob
 import os
 import sys
+from functools import partial
 
 
 # Jobs import the acom package from this checkout, also inside conda envs and on cluster nodes
@@ -17,8 +18,10 @@ from acom.codecs import CODECS, codec_downloads, codec_sample_rate
 from acom.conditions import UNCODED, condition_name, nominal_kbps, parse_condition
 from acom.config import validate_config
 from acom.data.desed import desed_classes
+from acom.data.irmas import IRMAS_ARCHIVES, IRMAS_URL
 from acom.filters import allocates_bits, filter_model, filter_predictor, uses_masks
 from acom.models import model_downloads, model_sample_rate
+from acom.tasks import TASKS, multilabel_tasks, task_folds, training_folds
 
 # A second run started on a folder another run holds stops with Snakemake's lock error; say in one
 # line what that means here (the lock files exist before that error is raised).
@@ -71,7 +74,7 @@ def audio_output(path):
 
 
 wildcard_constraints:
-    dataset="esc50|desed|esc10_mix",
+    dataset="|".join(TASKS[task].results for task in TASKS),
     fold=r"\d+",
     rate=r"\d+",
     model="|".join(config["models"]),
@@ -227,7 +230,6 @@ SED_CLASSES = desed_classes(DESED)
 # come one fold per ESC-50 fold.
 DESED_FOLDS = sorted(entry["fold"] for entry in DESED["folds"]) if DESED.get("root") else FOLDS
 
-# --- multi-label ESC-10 mixtures (esc10_mix) -----------------------------------------------------
-MIX = config.get("esc10_mix", {})
-MIX_MODELS = MIX.get("models", [])
-MIX_CODED = coded_conditions(MIX.get("codecs", [])) if MIX_MODELS else []
+# --- multi-label tasks (esc10_mix, irmas; acom.tasks) ---------------------------------------------
+MULTILABEL_TASKS = multilabel_tasks(config)
+TASK_FOLDS = {task: task_folds(task, config) for task in MULTILABEL_TASKS}

@@ -5,37 +5,41 @@
 include: "embed_functions.smk"
 
 
-rule embed:
-    input:
-        unpack(embed_inputs),
-    output:
-        embeddings=expand(embeddings_path("{model}", "{filter}", "{codec}", "{fold}", "{dataset}"), fold=FOLDS,
-                          allow_missing=True),
-    log:
-        "results/logs/embed/{dataset}/{model}/{filter}/{codec}.log",
-    benchmark:
-        "results/benchmarks/embed/{dataset}/{model}/{filter}/{codec}.tsv"
-    wildcard_constraints:
-        # The clip-level data sets (ESC-50 clips, ESC-10 mixtures), audio conditions only: a feature
-        # condition's embeddings come from quantize_embeddings.
-        dataset="esc50|esc10_mix",
-        codec="|".join([UNCODED, *CODED, *MIX_CODED]),
-    params:
-        folds=FOLDS,
-        # The model's whole config entry: changing it reruns this model's jobs and no others.
-        model=lambda wildcards: model_params(wildcards.model),
-        cache_dir="resources/models",
-    threads: threads_for("embed", 2)
-    resources:
-        # Per model (models.<name>.resources): a cluster profile sends gpu: 1 models to GPU nodes.
-        mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),
-        runtime=lambda wildcards: model_resource(wildcards.model, "runtime", 60),
-        gpu=lambda wildcards: model_resource(wildcards.model, "gpu", 0),
-        gpu_model=lambda wildcards: model_resource(wildcards.model, "gpu_model", ""),
-    conda:
-        ENV
-    script:
-        "../scripts/embed.py"
+# One embed rule per clip-level data set, for its own folds: ESC-50's clips (rule `embed`) and each
+# multi-label task's items (`embed_<task>`).
+for dataset, dataset_folds in CLIP_DATASETS.items():
+
+    rule:
+        name:
+            "embed" if dataset == "esc50" else f"embed_{dataset}"
+        input:
+            unpack(partial(embed_inputs, dataset=dataset)),
+        output:
+            embeddings=expand(embeddings_path("{model}", "{filter}", "{codec}", "{fold}", dataset), fold=dataset_folds,
+                              allow_missing=True),
+        log:
+            f"results/logs/embed/{dataset}/{{model}}/{{filter}}/{{codec}}.log",
+        benchmark:
+            f"results/benchmarks/embed/{dataset}/{{model}}/{{filter}}/{{codec}}.tsv"
+        wildcard_constraints:
+            # Audio conditions only: a feature condition's embeddings come from quantize_embeddings.
+            codec="|".join([UNCODED, *clip_coded_conditions(dataset)]),
+        params:
+            folds=dataset_folds,
+            # The model's whole config entry: changing it reruns this model's jobs and no others.
+            model=lambda wildcards: model_params(wildcards.model),
+            cache_dir="resources/models",
+        threads: threads_for("embed", 2)
+        resources:
+            # Per model (models.<name>.resources): a cluster profile sends gpu: 1 models to GPU nodes.
+            mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),
+            runtime=lambda wildcards: model_resource(wildcards.model, "runtime", 60),
+            gpu=lambda wildcards: model_resource(wildcards.model, "gpu", 0),
+            gpu_model=lambda wildcards: model_resource(wildcards.model, "gpu_model", ""),
+        conda:
+            ENV
+        script:
+            "../scripts/embed.py"
 
 
 rule embed_frames:

@@ -11,8 +11,17 @@ def fold_audio_inputs(dataset, folds, wildcards):
     return {**inputs, **model_file_inputs(wildcards)}
 
 
-def embed_inputs(wildcards):
-    return fold_audio_inputs(wildcards.dataset, FOLDS, wildcards)
+# Clip-level data sets (their items embedded whole) and their folds.
+CLIP_DATASETS = {"esc50": FOLDS, **{task: TASK_FOLDS[task] for task in MULTILABEL_TASKS}}
+
+
+def embed_inputs(wildcards, dataset):
+    return fold_audio_inputs(dataset, CLIP_DATASETS[dataset], wildcards)
+
+
+def clip_coded_conditions(dataset):
+    """The coded conditions a clip-level data set is embedded under."""
+    return CODED if dataset == "esc50" else coded_conditions(config[dataset].get("codecs", []))
 
 
 def frame_embed_inputs(wildcards):

@@ -14,19 +14,19 @@ def scored_by(wildcards):
 
 
 def classify_inputs(wildcards):
-    return scored_embedding_inputs("esc50", wildcards, scored_by(wildcards))
+    return scored_embedding_inputs("esc50", wildcards, scored_by(wildcards), FOLDS)
 
 
-def scored_embedding_inputs(dataset, wildcards, scored):
+def scored_embedding_inputs(dataset, wildcards, scored, folds):
     """Every fold's embeddings of `dataset` under the training condition of the job (train<fold>:
     the reference for the reference job, else its filter and codec) and under each scored condition
     (test<i>_<fold>), and the scored conditions' audio manifests or, for a feature condition, its
     per-clip rates (their actual kbps)."""
     model = wildcards.model
     train_filter, train_codec = getattr(wildcards, "filter", UNCODED), getattr(wildcards, "codec", UNCODED)
-    inputs = {f"train{fold}": embeddings_path(model, train_filter, train_codec, fold, dataset) for fold in FOLDS}
+    inputs = {f"train{fold}": embeddings_path(model, train_filter, train_codec, fold, dataset) for fold in folds}
     for i, (protocol, filter, codec) in enumerate(scored):
-        for fold in FOLDS:
+        for fold in folds:
             inputs[f"test{i}_{fold}"] = embeddings_path(model, filter, codec, fold, dataset)
             inputs[f"audio{i}_{fold}"] = (
                 feature_rates_path(model, codec, fold)

@@ -5,7 +5,6 @@ import pandas as pd
 
 from acom.classification.multilabel import (
     fit_fold_heads,
-    k_fold_training,
     score_fold_heads,
     task_classes,
     with_item_labels,
@@ -18,7 +17,7 @@ with log_to_file(snakemake.log[0]) as log:
     manifest = read_parquet(snakemake.input.manifest)
     classes = task_classes(manifest)
     train = {f: with_item_labels(read_parquet(snakemake.input[f"train{f}"]), manifest) for f in p.folds}
-    heads = fit_fold_heads(train, classes, p.classifier, seed=p.seed, training_folds=k_fold_training(p.folds))
+    heads = fit_fold_heads(train, classes, p.classifier, seed=p.seed, training_folds=p.training_folds)
     log.info("thresholds chosen on the training folds: %s", {f: h.threshold for f, h in heads.items()})
     for i, ((protocol, filter_name, codec), kbps) in enumerate(zip(p.scored, p.nominal_kbps, strict=True)):
         test = {f: with_item_labels(read_parquet(snakemake.input[f"test{i}_{f}"]), manifest) for f in p.folds}

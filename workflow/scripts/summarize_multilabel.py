@@ -5,7 +5,12 @@ import os
 
 import pandas as pd
 
-from acom.classification.multilabel import MULTILABEL_PER_FOLD_COLUMNS, summarize_multilabel
+from acom.classification.multilabel import (
+    MULTILABEL_PER_FOLD_COLUMNS,
+    SOURCE_RECALL_COLUMNS,
+    source_recall_by_level,
+    summarize_multilabel,
+)
 from acom.io import read_parquet, write_csv
 from acom.logs import log_to_file
 from acom.report.plots import plot_rate_accuracy
@@ -16,6 +21,11 @@ with log_to_file(snakemake.log[0]) as log:
     write_csv(per_fold, snakemake.output.per_fold)
     summary = summarize_multilabel(per_fold)
     write_csv(summary, snakemake.output.summary)
+    # Louder- and quieter-source recall per level-difference bin, per condition (mixtures only).
+    keys = MULTILABEL_PER_FOLD_COLUMNS[:6]
+    recalls = [source_recall_by_level(predictions, snakemake.params.level_edges).assign(
+        **predictions[keys].iloc[0].to_dict()) for predictions in map(read_parquet, snakemake.input.predictions)]
+    write_csv(pd.concat(recalls, ignore_index=True)[SOURCE_RECALL_COLUMNS], snakemake.output.source_recall)
     for (model, classifier, train), png in zip(snakemake.params.plots, snakemake.output.plots, strict=True):
         plot_rate_accuracy(summary, model, classifier, train, os.path.splitext(png)[0], metric="map")
     log.info("summary:\n%s", summary.to_string())

@@ -50,6 +50,15 @@ CLASSIFIERS: Registry[ClassifierSpec] = Registry("classifier", (
             "patience": ConfigKey(_POSITIVE_INT, 20, "epochs without validation gain before stopping"),
         },
     ),
+    ClassifierSpec(
+        type="svm",
+        build="acom.classification.heads:svm",
+        description="standardised features, support vector machine (libsvm) with Platt-scaled probabilities",
+        keys={
+            "C": ConfigKey({"type": "number", "exclusiveMinimum": 0}, 1.0, "inverse regularisation"),
+            "kernel": ConfigKey({"type": "string", "enum": ["rbf", "linear"]}, "rbf", "kernel of the SVM"),
+        },
+    ),
 ))
 
 

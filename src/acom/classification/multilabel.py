@@ -11,6 +11,7 @@ fold scored by heads fit on the other training folds; a single training fold is 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from acom.embed import embedding_matrix
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 #: Parts a single training fold (a fixed train/test split) is cut into to score it out of fold.
 INNER_SPLITS = 4
+#: ``predicted_sources`` of a task without a source counter.
+NO_COUNT = -1
 #: Per-fold metric columns of a multi-label task (``<task>_per_fold.csv``), after the condition keys.
 MULTILABEL_METRICS = ["map", "micro_f1", "macro_f1", "exact_match", "counting_accuracy", "recall_louder",
                       "recall_quieter", "threshold"]
@@ -110,7 +113,8 @@ def fit_multilabel_heads(train: pd.DataFrame, classes: Sequence[str], classifier
 
 def predict_multilabel(fitted: MultilabelHeads, test: pd.DataFrame) -> pd.DataFrame:
     """One row per test item: its labels and source levels, the class scores, the labels at or over
-    the threshold (the top class when none is), the predicted and true source counts."""
+    the threshold (the top class when none is), the predicted (``NO_COUNT`` without a counter) and
+    true source counts."""
     leaked = set(fitted.train_clips) & set(test["clip_id"])
     if leaked:
         raise ValueError(f"items {sorted(leaked)[:5]} are in both training and test data")
@@ -119,8 +123,8 @@ def predict_multilabel(fitted: MultilabelHeads, test: pd.DataFrame) -> pd.DataFr
     chosen = scores >= fitted.threshold
     chosen[np.arange(len(chosen)), scores.argmax(axis=1)] = True  # every item holds at least one sound
     classes = np.asarray(fitted.classes)
-    counted = (fitted.counter.predict(x) if fitted.counter is not None
-               else np.full(len(test), int(test["n_sources"].iloc[0]) if len(test) else 1))
+    # No counter (every training item had one source): no count predicted (-1).
+    counted = fitted.counter.predict(x) if fitted.counter is not None else np.full(len(test), NO_COUNT)
     return pd.DataFrame({
         "clip_id": test["clip_id"].to_numpy(),
         "fold": test["fold"].to_numpy(),
@@ -134,11 +138,17 @@ def predict_multilabel(fitted: MultilabelHeads, test: pd.DataFrame) -> pd.DataFr
     })
 
 
+def leveled_mixtures(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The two-source items whose two source levels are known (mixtures; not IRMAS excerpts with two
+    instruments, whose levels nobody measured)."""
+    return predictions[(predictions["n_sources"] == 2) & (predictions["levels_db"].map(len) == 2)]
+
+
 def source_recalls(predictions: pd.DataFrame) -> tuple[float, float]:
     """(recall of the louder source, recall of the quieter source) over the two-source items whose
     sources differ in level: the share whose louder (quieter) source's class was predicted."""
     louder, quieter = [], []
-    for rec in predictions[predictions["n_sources"] == 2].itertuples(index=False):
+    for rec in leveled_mixtures(predictions).itertuples(index=False):
         levels = list(rec.levels_db)
         if levels[0] == levels[1]:
             continue
@@ -160,13 +170,14 @@ def multilabel_metrics(predictions: pd.DataFrame, classes: Sequence[str]) -> dic
     present = y.sum(axis=0) > 0
     precision, recall, f1, _ = precision_recall_fscore_support(y, chosen, average=None, zero_division=0)
     louder, quieter = source_recalls(predictions)
+    counted = predictions["predicted_sources"].to_numpy()
     return {
         "map": float(average_precision_score(y[:, present], scores[:, present], average="macro")),
         "micro_f1": float(precision_recall_fscore_support(y, chosen, average="micro", zero_division=0)[2]),
         "macro_f1": float(np.mean(f1[present])),
         "exact_match": float(accuracy_score(y, chosen)),
-        "counting_accuracy": float(np.mean(predictions["predicted_sources"].to_numpy()
-                                           == predictions["n_sources"].to_numpy())),
+        "counting_accuracy": (float(np.mean(counted == predictions["n_sources"].to_numpy()))
+                              if (counted != NO_COUNT).any() else np.nan),
         "recall_louder": louder,
         "recall_quieter": quieter,
         "threshold": float(predictions["threshold"].iloc[0]),
@@ -192,7 +203,8 @@ def with_item_labels(embeddings: pd.DataFrame, manifest: pd.DataFrame) -> pd.Dat
 def fit_fold_heads(train_tables: Mapping[int, pd.DataFrame], classes: Sequence[str], classifier: Mapping[str, Any], *,
                    seed: int, training_folds: Mapping[int, Sequence[int]]) -> dict[int, MultilabelHeads]:
     """Heads per test fold, each fit on the tables of its training folds (augmented items included:
-    they exist for training). ``training_folds``: test fold -> the folds it trains on."""
+    they exist for training). ``training_folds``: test fold -> the folds it trains on
+    (:func:`acom.tasks.training_folds`)."""
     heads = {}
     for test_fold, folds in sorted(training_folds.items()):
         if test_fold in folds:
@@ -214,11 +226,6 @@ def score_fold_heads(heads: Mapping[int, MultilabelHeads], test_tables: Mapping[
         metrics.append({"fold": fold, "n_train": len(heads[fold].train_clips),
                         **multilabel_metrics(fold_predictions, classes)})
     return pd.concat(predictions, ignore_index=True), pd.DataFrame(metrics)
-
-
-def k_fold_training(folds: Sequence[int]) -> dict[int, list[int]]:
-    """Each fold tested by heads trained on every other fold."""
-    return {fold: [f for f in sorted(folds) if f != fold] for fold in sorted(folds)}
 
 
 #: Condition columns of a multi-label task's tables: those of ``esc50_summary.csv``.
@@ -245,3 +252,24 @@ def summarize_multilabel(per_fold: pd.DataFrame) -> pd.DataFrame:
 def task_classes(manifest: pd.DataFrame) -> list[str]:
     """A multi-label task's classes: every label its manifest names, sorted (the score columns' order)."""
     return sorted({label for labels in manifest["labels"] for label in labels})
+
+
+#: Columns of a task's source-recall table (``results/<task>_source_recall.csv``).
+SOURCE_RECALL_COLUMNS = [*MULTILABEL_PER_FOLD_COLUMNS[:6], "level_low_db", "level_high_db", "n_mixtures",
+                         "recall_louder", "recall_quieter"]
+
+
+def source_recall_by_level(predictions: pd.DataFrame, edges: Sequence[float]) -> pd.DataFrame:
+    """Louder- and quieter-source recall of two-source items (pooled over folds) per bin of their
+    level difference: bins ``[edges[i], edges[i+1])``, the last one closed. Equal-level mixtures
+    have no quieter source and are left out (as in :func:`source_recalls`)."""
+    mixtures = leveled_mixtures(predictions)
+    difference = np.array([abs(a - b) for a, b in mixtures["levels_db"]], dtype=float).reshape(-1)
+    rows = []
+    for i, (low, high) in enumerate(itertools.pairwise(edges)):
+        last = i == len(edges) - 2
+        inside = (difference >= low) & ((difference <= high) if last else (difference < high)) & (difference > 0)
+        louder, quieter = source_recalls(mixtures[inside])
+        rows.append({"level_low_db": float(low), "level_high_db": float(high), "n_mixtures": int(inside.sum()),
+                     "recall_louder": louder, "recall_quieter": quieter})
+    return pd.DataFrame(rows, columns=SOURCE_RECALL_COLUMNS[6:])

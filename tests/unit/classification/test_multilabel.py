@@ -11,13 +11,13 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from acom.classification.multilabel import (
     choose_threshold,
     fit_fold_heads,
-    k_fold_training,
     label_matrix,
     multilabel_metrics,
     score_fold_heads,
     source_recalls,
     summarize_multilabel,
 )
+from acom.tasks import training_folds
 
 CLASSES = ["a", "b", "c", "d"]
 LOGREG = {"type": "logreg", "C": 1.0, "max_iter": 2000}
@@ -61,7 +61,7 @@ def test_the_threshold_is_the_grid_point_with_the_best_micro_f1():
 
 
 def test_metrics_equal_scikit_learn_on_the_predictions(tables):
-    heads = fit_fold_heads(tables, CLASSES, LOGREG, seed=0, training_folds=k_fold_training([1, 2, 3]))
+    heads = fit_fold_heads(tables, CLASSES, LOGREG, seed=0, training_folds=training_folds("esc10_mix", [1, 2, 3]))
     predictions, metrics = score_fold_heads(heads, tables, CLASSES)
     assert set(metrics["fold"]) == {1, 2, 3}
     binarizer = MultiLabelBinarizer(classes=CLASSES)
@@ -85,7 +85,7 @@ def test_metrics_equal_scikit_learn_on_the_predictions(tables):
 @pytest.mark.filterwarnings("ignore:Label .* is present in all training examples")
 def test_the_heads_never_see_the_test_fold(tables):
     """Relabelling and moving every test item changes nothing the heads of that fold learnt."""
-    training = k_fold_training([1, 2, 3])
+    training = training_folds("esc10_mix", [1, 2, 3])
     before = fit_fold_heads(tables, CLASSES, LOGREG, seed=0, training_folds=training)
     scrambled = dict(tables)
     scrambled[1] = tables[1].assign(labels=[["a"]] * len(tables[1]), n_sources=1,
@@ -101,7 +101,7 @@ def test_the_heads_never_see_the_test_fold(tables):
 def test_augmented_items_train_but_are_never_scored(tables):
     augmented = {f: pd.concat([t, t.assign(clip_id=t["clip_id"] + "_ps2", augmented=True)], ignore_index=True)
                  for f, t in tables.items()}
-    heads = fit_fold_heads(augmented, CLASSES, LOGREG, seed=0, training_folds=k_fold_training([1, 2, 3]))
+    heads = fit_fold_heads(augmented, CLASSES, LOGREG, seed=0, training_folds=training_folds("esc10_mix", [1, 2, 3]))
     predictions, metrics = score_fold_heads(heads, augmented, CLASSES)
     assert not predictions["clip_id"].str.endswith("_ps2").any()
     assert metrics.set_index("fold")["n_clips"].to_dict() == {f: len(t) for f, t in tables.items()}
@@ -150,3 +150,18 @@ def test_metrics_of_a_hand_built_fold():
     # Average precision: a 1, b 1/2 (its one positive ranked second), c 1, d 1.
     assert metrics["map"] == pytest.approx((1 + 0.5 + 1 + 1) / 4)
     assert (metrics["recall_louder"], metrics["recall_quieter"]) == (1.0, 0.0)
+
+
+def test_source_recall_by_level_bins_the_level_difference():
+    from acom.classification.multilabel import source_recall_by_level
+
+    predictions = pd.DataFrame({
+        "labels": [["a", "b"], ["c", "d"], ["a", "c"], ["b"], ["a", "d"]],
+        "levels_db": [[0.0, -2.0], [-6.0, 0.0], [0.0, -12.0], [0.0], [0.0, 0.0]],
+        "n_sources": [2, 2, 2, 1, 2],
+        "predicted": [["a", "b"], ["d"], ["a"], ["b"], ["a"]],
+    })
+    table = source_recall_by_level(predictions, [0, 4, 8, 12])
+    assert table["n_mixtures"].tolist() == [1, 1, 1]  # equal levels and single items left out; 12 dB in the last
+    assert table["recall_louder"].tolist() == [1.0, 1.0, 1.0]
+    assert table["recall_quieter"].tolist() == [1.0, 0.0, 0.0]
