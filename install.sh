@@ -13,8 +13,9 @@ PY
 
 # System packages: libopus0 is what opuslib loads at import time; chromium (headless) checks that the
 # listening page's audio decodes in a real browser and takes its screenshot; fonts-dejavu-core gives
-# headless Chromium a font, without which its screenshots show no text at all.
-system_packages=(libopus0 chromium fonts-dejavu-core)
+# headless Chromium a font, without which its screenshots show no text at all. gcc and the Python
+# headers build sed_scores_eval's Cython extension (PyPI has only its source distribution).
+system_packages=(libopus0 chromium fonts-dejavu-core gcc libc6-dev python3-dev)
 missing=()
 for pkg in "${system_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -37,5 +38,5 @@ fi
 .venv/bin/python -m pip install --quiet -e ".[test]"
 
 # Fail here, not in the middle of a workflow run, if a native piece is missing.
-.venv/bin/python -c "import opuslib, torch, torchaudio, encodec, soundfile, sed_eval, snakemake, acom; print('acom', acom.__version__, '| torch', torch.__version__, '| torchaudio', torchaudio.__version__)"
+.venv/bin/python -c "import opuslib, torch, torchaudio, encodec, soundfile, sed_eval, sed_scores_eval.base_modules.cy_detection, snakemake, acom; print('acom', acom.__version__, '| torch', torch.__version__, '| torchaudio', torchaudio.__version__)"
 echo "install.sh: done. Activate with: source .venv/bin/activate"

@@ -10,6 +10,8 @@ rule detect_events:
         unpack(detect_inputs),
     output:
         events="results/desed/events/{model}/{train_condition}/{filter}/{codec}.tsv",
+        # Per-clip frame scores in sed_scores_eval's format (<audio id>.tsv): external tools score them too.
+        scores=directory("results/desed/scores/{model}/{train_condition}/{filter}/{codec}"),
         metrics=sed_metrics_path("{model}", "{train_condition}", "{filter}", "{codec}"),
     log:
         "results/logs/detect_events/{model}/{train_condition}/{filter}/{codec}.log",

@@ -8,6 +8,7 @@ from acom.logs import log_to_file
 from acom.runtime import configure_torch
 from acom.sed.heads import HeadConfig
 from acom.sed.protocol import cross_validate_sed, soundscape_files
+from acom.sed.scores import write_score_tables
 
 with log_to_file(snakemake.log[0]) as log:
     configure_torch(snakemake.threads)
@@ -17,7 +18,7 @@ with log_to_file(snakemake.log[0]) as log:
     hops = {read_parquet_metadata(snakemake.input[f"{kind}{f}"])["hop_seconds"] for kind in ("test", "train") for f in folds}
     if len(hops) != 1:
         raise ValueError(f"frame embeddings of {snakemake.wildcards.model} disagree on the frame hop: {sorted(hops)} s")
-    events, metrics = cross_validate_sed(
+    events, metrics, scores = cross_validate_sed(
         test, train, read_parquet(snakemake.input.labels), soundscape_files(read_parquet(snakemake.input.manifest)),
         hop_seconds=hops.pop(), classes=p.classes, head=HeadConfig.from_mapping(p.head), thresholds=p.thresholds,
         median_filter_s=p.median_filter_s, seed=p.seed, scoring=p.scoring, min_hop_s=p.min_hop_s)
@@ -27,5 +28,6 @@ with log_to_file(snakemake.log[0]) as log:
                              nominal_kbps=p.nominal_kbps,
                              actual_kbps=metrics["fold"].map(audio.groupby("fold")["actual_kbps"].mean()))
     write_strong_labels(events, snakemake.output.events)
+    write_score_tables(scores, snakemake.output.scores)
     write_parquet(metrics, snakemake.output.metrics)
     log.info("per fold:\n%s", metrics.to_string())

@@ -20,10 +20,13 @@ from acom.events import STRONG_COLUMNS
 from acom.sed.decode import decode_events
 from acom.sed.heads import HeadConfig, frame_targets, predict_frames, train_frame_head
 from acom.sed.metrics import evaluate_events
+from acom.sed.scores import SCORE_METRICS, audio_id, ground_truth_events, score_table, threshold_free_metrics
 
-#: The metrics columns of a per-fold SED table (besides the condition keys).
+#: The metrics columns of a per-fold SED table (besides the condition keys): sed_eval's thresholded
+#: segment and event metrics, then the threshold-free ones from the frame scores (PSDS1, PSDS2) and
+#: the intersection-based F1.
 SED_METRICS = ["segment_f1_micro", "segment_f1_macro", "segment_er_micro", "segment_er_macro",
-               "event_f1_micro", "event_f1_macro", "event_er_micro"]
+               "event_f1_micro", "event_f1_macro", "event_er_micro", *SCORE_METRICS]
 
 
 def soundscape_files(manifest: pd.DataFrame) -> pd.DataFrame:
@@ -56,7 +59,7 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
                        files: pd.DataFrame, *, hop_seconds: float, classes: Sequence[str], head: HeadConfig,
                        thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
                        seed: int, scoring: Mapping[str, Any], min_hop_s: float | None = None,
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
     """Score every fold of ``test`` (fold -> frame-embedding table) with a head trained on the
     ``train`` tables of the other folds.
 
@@ -65,7 +68,8 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
     percentage_of_length); ``min_hop_s``: frames with a shorter hop are average-pooled
     (:func:`pool_frames`) to at least this hop first. Returns (events, per-fold metrics): the
     detected events of every fold in the DESED columns, and one row per fold with ``n_clips`` and
-    :data:`SED_METRICS`.
+    :data:`SED_METRICS`; and the frame-score tables of every clip (audio id -> sed_scores_eval
+    score DataFrame), from which each fold's PSDS was computed.
     """
     folds = sorted(test)
     if len(folds) < 2:
@@ -76,7 +80,7 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
     train_frames = {k: table_frames(train[k], factor) for k in folds}
     train_targets = {k: clip_targets(train[k]["clip_id"], [m.shape[0] for m in train_frames[k]], labels, files,
                                      hop_seconds=hop_seconds, classes=classes) for k in folds}
-    events, rows = [], []
+    events, rows, scores = [], [], {}
     for fold in folds:
         features = [m for k in folds if k != fold for m in train_frames[k]]
         targets = [t for k in folds if k != fold for t in train_targets[k]]
@@ -91,11 +95,18 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
         durations = {name: float(files.loc[clip_id, "duration"])
                      for clip_id, name in zip(test[fold]["clip_id"], names, strict=True)}
         metrics = evaluate_events(reference, estimated, durations=durations, classes=classes, **scoring)
+        fold_scores = {audio_id(name): score_table(p, hop_seconds=hop_seconds, duration=durations[name],
+                                                   classes=classes)
+                       for p, name in zip(probabilities, names, strict=True)}
+        metrics.update(threshold_free_metrics(fold_scores, ground_truth_events(labels, names),
+                                              {audio_id(name): d for name, d in durations.items()},
+                                              thresholds=thresholds, classes=classes))
+        scores.update(fold_scores)
         rows.append({"fold": fold, "n_clips": len(names), **{key: metrics[key] for key in SED_METRICS}})
         events.append(estimated)
     detected = pd.concat(events, ignore_index=True)[STRONG_COLUMNS] if events else pd.DataFrame(columns=STRONG_COLUMNS)
     return detected.sort_values(["filename", "onset", "event_label"], kind="stable").reset_index(drop=True), \
-        pd.DataFrame(rows)
+        pd.DataFrame(rows), scores
 
 
 def summarize_sed(per_fold: pd.DataFrame) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def test_frame_tables_and_targets_line_up(desed_folder):
 def test_desed_folder_scores_end_to_end(desed_folder, head_type):
     manifest, labels, frames, hop = desed_folder
     head = HeadConfig(type=head_type, hidden=16, epochs=60, learning_rate=0.01, batch_size=4)
-    events, metrics = cross_validate_sed(
+    events, metrics, scores = cross_validate_sed(
         frames, frames, labels, soundscape_files(manifest), hop_seconds=hop, classes=CLASSES, head=head,
         thresholds=0.5, median_filter_s=0.2, seed=0, min_hop_s=0.1,
         scoring={"segment_seconds": 1.0, "t_collar": 0.2, "percentage_of_length": 0.2})
@@ -97,6 +97,10 @@ def test_desed_folder_scores_end_to_end(desed_folder, head_type):
     assert metrics["segment_f1_micro"].min() > 0.9, metrics
     assert metrics["segment_er_micro"].max() < 0.2, metrics
     assert metrics["event_f1_micro"].mean() > 0.6, metrics
+    # Threshold-free: every clip's frame scores, and PSDS that sees the same easy detection.
+    assert set(scores) == set(manifest["clip_id"]) and all(set(t.columns) == {"onset", "offset", *CLASSES}
+                                                           for t in scores.values())
+    assert metrics["psds2"].min() > 0.5 and metrics["intersection_f1_dtc05_gtc05_micro"].min() > 0.8, metrics
 
 
 def test_same_seed_same_events(desed_folder):
