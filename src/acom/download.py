@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,18 @@ from typing import Any
 from acom.io import atomic_output
 
 _CHUNK = 1 << 20
+
+
+def unpack_zip(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Unpack ``archive`` into ``<dest>.part`` (emptied first) and return that folder; the caller
+    renames what it needs into ``dest`` at the end, so an interrupted extraction is never taken for a
+    complete one."""
+    tmp = Path(dest).with_name(Path(dest).name + ".part")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(tmp)
+    return tmp
 
 
 def with_downloaded_files(params: Mapping[str, Any], keys: Iterable[str], files: Mapping[str, str]) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -273,12 +272,10 @@ def extract_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> Path
     Files are extracted under a temporary folder that is renamed into place at the end, so an
     interrupted extraction is never taken for a complete copy.
     """
+    from acom.download import unpack_zip
+
     dest = Path(dest)
-    tmp = dest.with_name(dest.name + ".part")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    with zipfile.ZipFile(archive) as zf:
-        zf.extractall(tmp)
+    tmp = unpack_zip(archive, dest)
     roots = [p.parent.parent for p in tmp.glob("*/meta/esc50.csv")]
     if len(roots) != 1:
         raise ValueError(f"{archive}: expected one <folder>/meta/esc50.csv inside, found {len(roots)}")

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -171,11 +169,7 @@ def build_irmas_manifest(items: pd.DataFrame, out_dir: str | os.PathLike) -> pd.
 def extract_irmas_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
     """Unpack one official archive into ``dest`` (under a temporary name renamed at the end, so an
     interrupted extraction is never taken for a complete one)."""
-    dest = Path(dest)
-    tmp = dest.with_name(dest.name + ".part")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    with zipfile.ZipFile(archive) as zf:
-        zf.extractall(tmp)
-    os.replace(tmp, dest)
-    return dest
+    from acom.download import unpack_zip
+
+    os.replace(unpack_zip(archive, dest), dest)
+    return Path(dest)

@@ -78,3 +78,17 @@ def test_every_bad_input_is_named_at_once(tmp_path):
     assert "lonely.wav: test excerpt without its label file lonely.txt" in message
     with pytest.raises(ValueError, match="the IRMAS test folder does not exist"):
         find_irmas_items(train, [tmp_path / "missing"])
+
+
+def test_an_official_archive_unpacks_into_its_folder(tmp_path):
+    import shutil
+
+    from acom.data.irmas import extract_irmas_archive
+
+    write_irmas(tmp_path / "src", per_instrument=1, nested=False)
+    archive = shutil.make_archive(str(tmp_path / "IRMAS-TrainingData"), "zip", tmp_path / "src", "IRMAS-TrainingData")
+    folder = extract_irmas_archive(archive, tmp_path / "resources" / "IRMAS-TrainingData")
+    # The archive's own top folder sits inside: the nesting the training folder lookup expects.
+    items = find_irmas_items(folder, [tmp_path / "src" / "IRMAS-TestingData-Part1"])
+    assert (items["fold"] == 1).sum() == 11
+    assert not (tmp_path / "resources" / "IRMAS-TrainingData.part").exists()
