@@ -194,7 +194,7 @@ def train_frame_head(features: Sequence[np.ndarray], targets: Sequence[np.ndarra
         torch.manual_seed(seed)
         head = FrameHead(n_features=feats[0].shape[1], n_classes=targs[0].shape[1], config=config, mean=mean, std=std)
     head.to(device)
-    feature_tensors = [torch.from_numpy(np.ascontiguousarray(f, dtype=np.float32)) for f in feats]
+    feature_tensors = [torch.from_numpy(np.array(f, dtype=np.float32)) for f in feats]  # a writable copy
     target_tensors = [torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)) for t in targs]
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
