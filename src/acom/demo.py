@@ -164,10 +164,11 @@ def sed_head(results: Path, model: str, sed: Mapping[str, Any], classes: Sequenc
     factor = pool_factor(hop, sed.get("min_hop_s"))
     table = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     frames = table_frames(table, factor)
+    config = HeadConfig.from_mapping(sed["head"])
     targets = clip_targets(table["clip_id"], [m.shape[0] for m in frames], pd.read_parquet(labels),
-                           soundscape_files(pd.read_parquet(manifest)), hop_seconds=hop * factor, classes=classes)
-    head = train_frame_head(frames, targets, config=HeadConfig.from_mapping(sed["head"]), seed=int(sed.get("seed", 0)))
-    return head, hop, factor
+                           soundscape_files(pd.read_parquet(manifest)), hop_seconds=hop * factor, classes=classes,
+                           output=config.output)
+    return train_frame_head(frames, targets, config=config, seed=int(sed.get("seed", 0))), hop, factor
 
 
 def run_demo(recording: str | os.PathLike, *, config: Mapping[str, Any], conditions: Sequence[str],
@@ -179,8 +180,8 @@ def run_demo(recording: str | os.PathLike, *, config: Mapping[str, Any], conditi
     from acom.data.desed import desed_classes
     from acom.embed import embed_clip_frames, embed_clips, embedding_matrix, load_model, pool_frames
     from acom.io import write_flac
-    from acom.sed.decode import decode_events
     from acom.sed.heads import predict_frames
+    from acom.sed.protocol import decode_clip
 
     samples, rate, _ = read_recording(recording)
     chosen = parse_conditions(conditions, config)
@@ -238,9 +239,10 @@ def run_demo(recording: str | os.PathLike, *, config: Mapping[str, Any], conditi
                 matrix = pool_frames(np.asarray(frames["embedding"].iloc[0], dtype=np.float32).reshape(
                     int(frames["n_frames"].iloc[0]), -1), factor)
                 probabilities = predict_frames(trained, [matrix])[0]
-                events = decode_events(probabilities, hop_seconds=hop * factor, classes=classes,
-                                       thresholds=sed.get("thresholds", 0.5),
-                                       median_filter_s=sed.get("median_filter_s", 0.45), filename=Path(recording).name)
+                events, _ = decode_clip(probabilities, head=trained.config, hop_seconds=hop * factor, classes=classes,
+                                        thresholds=sed.get("thresholds", 0.5),
+                                        median_filter_s=sed.get("median_filter_s", 0.45),
+                                        filename=Path(recording).name)
                 # The last frame may reach past the end of the recording: events end with it.
                 outcome.events[name] = events.assign(offset=events["offset"].clip(upper=len(samples) / rate))
     page = write_demo_page(outcomes, out_dir, title=f"acom demo: {Path(recording).name}",

@@ -29,6 +29,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from acom.events import check_classes, check_event_table
 
 HEAD_TYPES = ("linear", "gru")
+#: What the head predicts per frame: class activity (``frames``), or YOHO block outputs (presence,
+#: onset and offset per class, :mod:`acom.sed.yoho`).
+HEAD_OUTPUTS = ("frames", "yoho")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -73,9 +76,13 @@ class HeadConfig:
     ``type``: ``linear`` (one ``nn.Linear(D, C)`` per frame, a probe of what each frame embedding
     already says) or ``gru`` (a bidirectional GRU of ``hidden`` units per direction, then
     ``nn.Linear(2 * hidden, C)``: temporal context, as in the DESED baseline's CRNN head).
+    ``output``: ``frames`` (one activity probability per class and frame, decoded by threshold and
+    median filter) or ``yoho`` (per class and frame-sized block: presence, onset and offset within
+    the block, decoded without a frame threshold; :mod:`acom.sed.yoho`).
     """
 
     type: str = "gru"
+    output: str = "frames"
     hidden: int = 64
     epochs: int = 40
     learning_rate: float = 1e-3
@@ -110,6 +117,8 @@ def _head_config_problems(config: HeadConfig) -> list[str]:
     problems = []
     if config.type not in HEAD_TYPES:
         problems.append(f"sed.head.type must be one of {list(HEAD_TYPES)} (got {config.type!r})")
+    if config.output not in HEAD_OUTPUTS:
+        problems.append(f"sed.head.output must be one of {list(HEAD_OUTPUTS)} (got {config.output!r})")
     for key in ("hidden", "epochs", "batch_size"):
         value = getattr(config, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -172,9 +181,24 @@ def masked_bce_loss(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.
     return (losses * mask).sum() / (mask.sum() * logits.shape[2])
 
 
+def masked_yoho_loss(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """YOHO's loss on ``(B, T, 3C)`` outputs: binary cross-entropy of the presence (every real
+    block) plus the squared error of the sigmoid onset and offset against their targets, counted
+    only where the class is present (a boundary of nothing has no target)."""
+    n = logits.shape[2] // 3
+    mask = (torch.arange(logits.shape[1], device=logits.device)[None, :] < lengths.to(logits.device)[:, None])
+    mask = mask.to(logits.dtype)[:, :, None]
+    presence = masked_bce_loss(logits[..., :n], targets[..., :n], lengths)
+    weight = targets[..., :n].repeat(1, 1, 2) * mask
+    errors = (torch.sigmoid(logits[..., n:]) - targets[..., n:]) ** 2
+    return presence + (errors * weight).sum() / weight.sum().clamp(min=1.0)
+
+
 def train_frame_head(features: Sequence[np.ndarray], targets: Sequence[np.ndarray], *, config: HeadConfig, seed: int,
                      device: str | torch.device = "cpu") -> FrameHead:
-    """Train a :class:`FrameHead` on clips' frame embeddings ``(T_i, D)`` and frame targets ``(T_i, C)``.
+    """Train a :class:`FrameHead` on clips' frame embeddings ``(T_i, D)`` and frame targets ``(T_i, C)``
+    (``output: yoho``: block targets ``(T_i, 3C)``, :func:`acom.sed.yoho.block_targets`, and
+    :func:`masked_yoho_loss`).
 
     Features are standardised with the mean/std of all training frames (stored in the head):
     embeddings from different models differ in scale by orders of magnitude, and one learning rate
@@ -198,6 +222,9 @@ def train_frame_head(features: Sequence[np.ndarray], targets: Sequence[np.ndarra
     target_tensors = [torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)) for t in targs]
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    loss_fn = masked_yoho_loss if config.output == "yoho" else masked_bce_loss
+    if config.output == "yoho" and targs[0].shape[1] % 3:
+        raise ValueError(f"output: yoho needs (T, 3C) block targets; got {targs[0].shape[1]} columns")
     head.train()
     for _epoch in range(config.epochs):
         order = torch.randperm(len(feature_tensors), generator=generator).tolist()
@@ -205,7 +232,7 @@ def train_frame_head(features: Sequence[np.ndarray], targets: Sequence[np.ndarra
             batch = order[start : start + config.batch_size]
             x, lengths = _pad([feature_tensors[i] for i in batch])
             y, _ = _pad([target_tensors[i] for i in batch])
-            loss = masked_bce_loss(head(x.to(device), lengths), y.to(device), lengths)
+            loss = loss_fn(head(x.to(device), lengths), y.to(device), lengths)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

@@ -21,6 +21,7 @@ from acom.sed.decode import decode_events
 from acom.sed.heads import HeadConfig, frame_targets, predict_frames, train_frame_head
 from acom.sed.metrics import evaluate_events
 from acom.sed.scores import SCORE_METRICS, audio_id, ground_truth_events, score_table, threshold_free_metrics
+from acom.sed.yoho import block_targets, decode_blocks
 
 #: The metrics columns of a per-fold SED table (besides the condition keys): sed_eval's thresholded
 #: segment and event metrics, then the threshold-free ones from the frame scores (PSDS1, PSDS2) and
@@ -44,15 +45,32 @@ def table_frames(table: pd.DataFrame, factor: int) -> list[np.ndarray]:
 
 
 def clip_targets(clip_ids: Sequence[str], n_frames: Sequence[int], labels: pd.DataFrame, files: pd.DataFrame, *,
-                 hop_seconds: float, classes: Sequence[str]) -> list[np.ndarray]:
-    """Frame targets (n_frames, C) of each clip, from the strong labels."""
+                 hop_seconds: float, classes: Sequence[str], output: str = "frames") -> list[np.ndarray]:
+    """Targets of each clip from the strong labels: frame targets (n_frames, C), or for a YOHO head
+    (``output: yoho``) block targets (n_frames, 3C)."""
     by_file = {name: group for name, group in labels.groupby("filename", sort=False)}
     empty = pd.DataFrame(columns=STRONG_COLUMNS)
+    if output == "yoho":
+        return [block_targets(by_file.get(files.loc[clip_id, "filename"], empty), n_blocks=int(n),
+                              hop_seconds=hop_seconds, classes=classes)
+                for clip_id, n in zip(clip_ids, n_frames, strict=True)]
     return [
         frame_targets(by_file.get(files.loc[clip_id, "filename"], empty), n_frames=int(n), hop_seconds=hop_seconds,
                       classes=classes)
         for clip_id, n in zip(clip_ids, n_frames, strict=True)
     ]
+
+
+def decode_clip(outputs: np.ndarray, *, head: HeadConfig, hop_seconds: float, classes: Sequence[str],
+                thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
+                filename: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """(events, frame scores (T, C)) of one clip's head outputs: thresholds and median filter on
+    frame probabilities, or a YOHO head's block decoding (its presence is the frame score)."""
+    if head.output == "yoho":
+        return (decode_blocks(outputs, hop_seconds=hop_seconds, classes=classes, filename=filename),
+                outputs[:, : len(classes)])
+    return (decode_events(outputs, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
+                          median_filter_s=median_filter_s, filename=filename), outputs)
 
 
 def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.DataFrame], labels: pd.DataFrame,
@@ -79,7 +97,7 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
     # Each fold's training frames and targets once: every other fold's head reuses them.
     train_frames = {k: table_frames(train[k], factor) for k in folds}
     train_targets = {k: clip_targets(train[k]["clip_id"], [m.shape[0] for m in train_frames[k]], labels, files,
-                                     hop_seconds=hop_seconds, classes=classes) for k in folds}
+                                     hop_seconds=hop_seconds, classes=classes, output=head.output) for k in folds}
     events, rows, scores = [], [], {}
     for fold in folds:
         features = [m for k in folds if k != fold for m in train_frames[k]]
@@ -87,9 +105,11 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
         model = train_frame_head(features, targets, config=head, seed=seed + fold)
         probabilities = predict_frames(model, table_frames(test[fold], factor))
         names = [files.loc[clip_id, "filename"] for clip_id in test[fold]["clip_id"]]
-        fold_events = [decode_events(p, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
-                                     median_filter_s=median_filter_s, filename=name)
-                       for p, name in zip(probabilities, names, strict=True)]
+        decoded = [decode_clip(p, head=head, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
+                               median_filter_s=median_filter_s, filename=name)
+                   for p, name in zip(probabilities, names, strict=True)]
+        fold_events = [events for events, _ in decoded]
+        probabilities = [frame_scores for _, frame_scores in decoded]
         estimated = pd.concat(fold_events, ignore_index=True) if fold_events else pd.DataFrame(columns=STRONG_COLUMNS)
         reference = labels[labels["filename"].isin(names)][STRONG_COLUMNS]
         durations = {name: float(files.loc[clip_id, "duration"])

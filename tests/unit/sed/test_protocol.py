@@ -82,10 +82,10 @@ def test_frame_tables_and_targets_line_up(desed_folder):
         np.testing.assert_array_equal(targets[0][:, c], expected.astype(np.float32))
 
 
-@pytest.mark.parametrize("head_type", ["linear", "gru"])
-def test_desed_folder_scores_end_to_end(desed_folder, head_type):
+@pytest.mark.parametrize("head_type, output", [("linear", "frames"), ("gru", "frames"), ("gru", "yoho")])
+def test_desed_folder_scores_end_to_end(desed_folder, head_type, output):
     manifest, labels, frames, hop = desed_folder
-    head = HeadConfig(type=head_type, hidden=16, epochs=60, learning_rate=0.01, batch_size=4)
+    head = HeadConfig(type=head_type, output=output, hidden=16, epochs=60, learning_rate=0.01, batch_size=4)
     events, metrics, scores = cross_validate_sed(
         frames, frames, labels, soundscape_files(manifest), hop_seconds=hop, classes=CLASSES, head=head,
         thresholds=0.5, median_filter_s=0.2, seed=0, min_hop_s=0.1,
