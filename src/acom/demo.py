@@ -362,6 +362,7 @@ def load_config(overlays: Sequence[str | os.PathLike]) -> dict[str, Any]:
 
 
 def _merge(base: dict, overlay: Mapping) -> None:
+    # What snakemake.utils.update_config does to --configfile overlays; the package imports no Snakemake.
     for key, value in overlay.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
             _merge(base[key], value)

@@ -51,22 +51,28 @@ def file_digest(path: str | os.PathLike, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def _sha256_mismatch(path: str | os.PathLike, expected: str) -> str | None:
-    """The file's sha256 when it differs from ``expected``, else None."""
-    actual = sha256_of(path)
-    return actual if actual != expected.lower() else None
+def _mismatches(path: str | os.PathLike, expected: Mapping[str, str | None]) -> list[tuple[str, str, str]]:
+    """(algorithm, expected, actual digest) of each checksum in ``expected`` (algorithm -> hex, or
+    None for no check) that the file fails."""
+    wanted = [(algorithm, value.lower()) for algorithm, value in expected.items() if value is not None]
+    return [(algorithm, value, actual) for algorithm, value in wanted if (actual := file_digest(path, algorithm)) != value]
+
+
+def verify_checksums(path: str | os.PathLike, expected: Mapping[str, str | None], *, url: str | None = None) -> None:
+    """Raise ``ValueError`` naming the file (and ``url``, where it came from) when a checksum of
+    ``expected`` (algorithm -> hex digest: sha256, md5) differs."""
+    for algorithm, value, actual in _mismatches(path, expected):
+        source = f" (downloaded from {url})" if url else ""
+        raise ValueError(
+            f"{path}{source}: {algorithm} mismatch (expected {value}, got {actual}); the file is corrupt or "
+            "not the published one: delete it and download it again"
+        )
 
 
 def verify_sha256(path: str | os.PathLike, expected: str, *, url: str | None = None) -> None:
     """Raise ``ValueError`` naming the file (and ``url``, where it came from) when its sha256 differs
     from ``expected``."""
-    actual = _sha256_mismatch(path, expected)
-    if actual is not None:
-        source = f" (downloaded from {url})" if url else ""
-        raise ValueError(
-            f"{path}{source}: sha256 mismatch (expected {expected.lower()}, got {actual}); the file is corrupt or "
-            "not the published one: delete it and download it again"
-        )
+    verify_checksums(path, {"sha256": expected}, url=url)
 
 
 def download(
@@ -84,12 +90,9 @@ def download(
     sources that publish only md5 (Zenodo).
     """
     dest = Path(dest)
+    expected = {"sha256": sha256, "md5": md5}
     if dest.exists():
-        if sha256 is not None:
-            verify_sha256(dest, sha256, url=url)
-        if md5 is not None and (actual := file_digest(dest, "md5")) != md5.lower():
-            raise ValueError(f"{dest} (downloaded from {url}): md5 mismatch (expected {md5.lower()}, got {actual}); the "
-                             "file is corrupt or not the published one: delete it and download it again")
+        verify_checksums(dest, expected, url=url)
         return dest
     with atomic_output(dest) as tmp:
         try:
@@ -100,14 +103,10 @@ def download(
             raise RuntimeError(
                 f"could not download {url} to {dest}: {err}. Without a network, {instead} instead"
             ) from err
-        if sha256 is not None and (actual := _sha256_mismatch(tmp, sha256)) is not None:
+        for algorithm, value, actual in _mismatches(tmp, expected):
             raise ValueError(
-                f"download of {url} to {dest}: sha256 mismatch (expected {sha256.lower()}, got {actual}); the "
+                f"download of {url} to {dest}: {algorithm} mismatch (expected {value}, got {actual}); the "
                 f"download was discarded, {dest} was not written. Retry; if it fails again, the file at the URL "
-                "is not the published one (check the URL and sha256 in the config)"
+                f"is not the published one (check the URL and {algorithm} in the config)"
             )
-        if md5 is not None and (actual := file_digest(tmp, "md5")) != md5.lower():
-            raise ValueError(f"download of {url} to {dest}: md5 mismatch (expected {md5.lower()}, got {actual}); the "
-                             f"download was discarded, {dest} was not written. Retry; if it fails again, the file at "
-                             "the URL is not the published one")
     return dest

@@ -91,5 +91,4 @@ def training_folds(task: str, folds: Sequence[int]) -> dict[int, list[int]]:
 
 def multilabel_tasks(config: Mapping[str, Any]) -> list[str]:
     """The multi-label tasks the config switches on (their section's ``models`` not empty)."""
-    return [name for name, spec in zip(TASKS, TASKS.specs, strict=True)
-            if spec.kind == "multilabel" and (config.get(name) or {}).get("models")]
+    return [spec.type for spec in TASKS.specs if spec.kind == "multilabel" and (config.get(spec.type) or {}).get("models")]

@@ -45,3 +45,15 @@ def test_download_without_network_fails_clearly(tmp_path):
     with pytest.raises(RuntimeError, match="set datasets.esc50.root to a local copy instead"):
         download("http://127.0.0.1:9/master.zip", tmp_path / "master.zip", "0" * 64, timeout=5,
                  config_key="datasets.esc50.root")
+
+
+def test_an_md5_published_source_is_checked_too(tmp_path):
+    source = tmp_path / "IRMAS-TestingData-Part1.zip"
+    source.write_bytes(b"zenodo archive")
+    good = hashlib.md5(b"zenodo archive").hexdigest()
+    assert download(source.as_uri(), tmp_path / "cache" / "a.zip", None, md5=good).read_bytes() == b"zenodo archive"
+    with pytest.raises(ValueError, match=rf"md5 mismatch \(expected {'0' * 32}, got {good}\); the download was discarded"):
+        download(source.as_uri(), tmp_path / "cache" / "b.zip", None, md5="0" * 32)
+    assert not (tmp_path / "cache" / "b.zip").exists()
+    with pytest.raises(ValueError, match=r"a.zip \(downloaded from .*\): md5 mismatch"):
+        download(source.as_uri(), tmp_path / "cache" / "a.zip", None, md5="1" * 32)

@@ -3,7 +3,7 @@ score (acom.classification.protocol)."""
 
 import pandas as pd
 
-from acom.classification.protocol import fit_fold_classifiers, predict_folds
+from acom.classification.protocol import fit_fold_classifiers, predict_folds, tag_condition
 from acom.io import read_parquet, write_parquet
 from acom.logs import log_to_file
 
@@ -17,8 +17,8 @@ with log_to_file(snakemake.log[0]) as log:
         audio = pd.concat([read_parquet(snakemake.input[f"audio{i}_{f}"]) for f in p.folds])
         condition = {"model": w.model, "classifier": w.classifier, "train_condition": protocol, "filter": filter_name,
                      "codec": codec, "nominal_kbps": kbps}
-        metrics = metrics.assign(**condition, actual_kbps=metrics["fold"].map(audio.groupby("fold")["actual_kbps"].mean()))
-        write_parquet(predictions.assign(**condition), snakemake.output.predictions[i])
+        predictions, metrics = tag_condition(predictions, metrics, audio, condition)
+        write_parquet(predictions, snakemake.output.predictions[i])
         write_parquet(metrics, snakemake.output.metrics[i])
         log.info("%s %s/%s: accuracy per fold %s", protocol, filter_name, codec,
                  dict(zip(metrics["fold"], metrics["accuracy"].round(4))))

@@ -9,6 +9,7 @@ from acom.classification.multilabel import (
     task_classes,
     with_item_labels,
 )
+from acom.classification.protocol import tag_condition
 from acom.io import read_parquet, write_parquet
 from acom.logs import log_to_file
 
@@ -22,13 +23,12 @@ with log_to_file(snakemake.log[0]) as log:
     for i, ((protocol, filter_name, codec), kbps) in enumerate(zip(p.scored, p.nominal_kbps, strict=True)):
         test = {f: with_item_labels(read_parquet(snakemake.input[f"test{i}_{f}"]), manifest) for f in p.folds}
         predictions, metrics = score_fold_heads(heads, test, classes)
-        # Actual kbps of the scored items (pitch-shifted training copies are not scored).
+        # Actual kbps of the scored items only (pitch-shifted training copies are not scored).
         audio = pd.concat([read_parquet(snakemake.input[f"audio{i}_{f}"]) for f in p.folds])
-        audio = audio[audio["clip_id"].isin(predictions["clip_id"])]
         condition = {"model": w.model, "classifier": w.classifier, "train_condition": protocol, "filter": filter_name,
                      "codec": codec, "nominal_kbps": kbps}
-        metrics = metrics.assign(**condition, actual_kbps=metrics["fold"].map(audio.groupby("fold")["actual_kbps"].mean()))
-        write_parquet(predictions.assign(**condition), snakemake.output.predictions[i])
+        predictions, metrics = tag_condition(predictions, metrics, audio, condition)
+        write_parquet(predictions, snakemake.output.predictions[i])
         write_parquet(metrics, snakemake.output.metrics[i])
         log.info("%s %s/%s: mAP per fold %s", protocol, filter_name, codec,
                  dict(zip(metrics["fold"], metrics["map"].round(4))))

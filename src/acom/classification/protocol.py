@@ -121,6 +121,16 @@ def evaluate_folds(train_tables: Mapping[int, pd.DataFrame], test_tables: Mappin
                          test_tables)
 
 
+def tag_condition(predictions: pd.DataFrame, metrics: pd.DataFrame, rates: pd.DataFrame,
+                  condition: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A scored condition's tables with its condition columns; each fold's metrics row also gets the
+    mean ``actual_kbps`` of the clips scored in it (``rates``: the condition's per-clip table, an
+    audio manifest or a feature condition's rates; clips it lists but nobody scored do not count)."""
+    scored = rates[rates["clip_id"].isin(predictions["clip_id"])]
+    kbps = metrics["fold"].map(scored.groupby("fold")["actual_kbps"].mean())
+    return predictions.assign(**condition), metrics.assign(**condition, actual_kbps=kbps)
+
+
 def summarize(per_fold: pd.DataFrame) -> pd.DataFrame:
     """One row per condition from the per-fold table: means over folds (accuracy std with ddof=1,
     the sample standard deviation), clip-weighted mean actual kbps, and fold and clip counts."""

@@ -92,11 +92,9 @@ def plan_mixtures(clips: pd.DataFrame, *, n_per_fold: int, level_db: Sequence[fl
                 "category": MIXTURE_CATEGORY, "esc10": True, "source_path": "", "sample_rate": int(a.sample_rate),
                 "frames": int(max(a.frames, b.frames)), "labels": [a.category, b.category], "n_sources": 2,
                 "sources": [a.source_path, b.source_path], "levels_db": levels, "pitch_shift": 0.0,
-                "augmented": False, "clip_ids": [a.clip_id, b.clip_id],
+                "augmented": False, "sources_clip_ids": [a.clip_id, b.clip_id],
             })
-    plan = pd.DataFrame(rows)
-    plan["sources_clip_ids"] = plan.pop("clip_ids")
-    return plan.sort_values("clip_id", kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows).sort_values("clip_id", kind="stable").reset_index(drop=True)
 
 
 def _single(rec, *, pitch_shift: float) -> dict:
@@ -104,7 +102,8 @@ def _single(rec, *, pitch_shift: float) -> dict:
     return {"clip_id": f"{rec.clip_id}{suffix}", "fold": int(rec.fold), "target": int(rec.target),
             "category": rec.category, "esc10": True, "source_path": "", "sample_rate": int(rec.sample_rate),
             "frames": int(rec.frames), "labels": [rec.category], "n_sources": 1, "sources": [rec.source_path],
-            "levels_db": [0.0], "pitch_shift": pitch_shift, "augmented": pitch_shift != 0, "clip_ids": [rec.clip_id]}
+            "levels_db": [0.0], "pitch_shift": pitch_shift, "augmented": pitch_shift != 0,
+            "sources_clip_ids": [rec.clip_id]}
 
 
 def render_item(item, *, loudness: str, target_db: float) -> tuple[np.ndarray, int, list[float], float]:

@@ -126,3 +126,15 @@ def test_mlp_probe_is_seeded_and_learns():
     mlp = make_classifier(params, seed=0)[-1]
     # Early stopping holds out part of the training data it is given: never the test fold.
     assert mlp.early_stopping and mlp.validation_fraction == 0.1
+
+
+def test_tag_condition_averages_the_rates_of_the_scored_clips_only():
+    from acom.classification.protocol import tag_condition
+
+    predictions = pd.DataFrame({"clip_id": ["a", "b", "c"], "fold": [1, 1, 2]})
+    metrics = pd.DataFrame({"fold": [1, 2]})
+    rates = pd.DataFrame({"clip_id": ["a", "b", "c", "a_ps2"], "fold": [1, 1, 2, 1],
+                          "actual_kbps": [4.0, 6.0, 8.0, 100.0]})
+    tagged, with_kbps = tag_condition(predictions, metrics, rates, {"codec": "opus_6", "nominal_kbps": 6.0})
+    assert with_kbps["actual_kbps"].tolist() == [5.0, 8.0]  # a_ps2 was not scored
+    assert (tagged["codec"] == "opus_6").all() and (with_kbps["nominal_kbps"] == 6.0).all()
