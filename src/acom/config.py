@@ -488,13 +488,20 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
         return []
     problems = task_entry_problems(config, "sed", ("models", "codecs", "filters", "feature_codecs"))
     desed = config["datasets"].get("desed") or {}
+    protocols = sed.get("protocols") or ["cross_validation"]
     if desed.get("root") is not None:
         if not desed.get("folds"):
             problems.append("datasets.desed.folds: a DESED copy (root) needs its folds: a list of "
                             "{fold, audio, labels} entries, paths relative to root")
         elif len({entry["fold"] for entry in desed["folds"]}) != len(desed["folds"]):
             problems.append("datasets.desed.folds: each fold may appear once")
-    else:
+        elif "cross_validation" in protocols and len(desed["folds"]) < 2:
+            problems.append("sed.protocols: cross_validation needs at least 2 folds in datasets.desed.folds; a copy "
+                            "with one test set (e.g. DESED's validation set) takes protocols: [cross_corpus]")
+    elif "cross_corpus" in protocols:
+        problems.append("sed.protocols: cross_corpus tests on a DESED copy that acom did not make: set "
+                        "datasets.desed.root and datasets.desed.folds (docs/sed.md#cross-corpus)")
+    if desed.get("root") is None or "cross_corpus" in protocols:
         synthetic = desed.get("synthetic") or {}
         class_map, backgrounds = synthetic_class_map(synthetic), synthetic.get("backgrounds") or []
         categories = [entry["category"] for entry in synthetic.get("class_map") or []]
@@ -509,10 +516,13 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
             low, high = synthetic.get(key, (0, 0))
             if low > high:
                 problems.append(f"datasets.desed.synthetic.{key}: [{low}, {high}] is not a range (low > high)")
-        if desed.get("classes") is not None:
-            for label in sorted(set(class_map.values()) - set(desed["classes"])):
-                problems.append(f"datasets.desed.synthetic.class_map maps to {label!r}, which is not in "
-                                "datasets.desed.classes")
+        if desed.get("classes") is not None or desed.get("root") is not None:
+            for label in sorted(set(class_map.values()) - set(desed_classes(desed))):
+                problems.append(f"datasets.desed.synthetic.class_map maps to {label!r}, which is not a class of "
+                                f"the DESED data (datasets.desed.classes: {desed_classes(desed)})")
+        esc50_folds = config["datasets"]["esc50"].get("folds") or []
+        for fold in sorted(set(sed.get("cross_corpus_folds") or []) - set(esc50_folds)):
+            problems.append(f"sed.cross_corpus_folds: {fold} is not an ESC-50 fold (datasets.esc50.folds: {esc50_folds})")
     classes = desed_classes(desed)
     for key in ("thresholds", "median_filter_s"):
         value = sed.get(key)

@@ -40,6 +40,7 @@ class TaskSpec:
     metrics: tuple[str, ...]
     description: str
     dataset: str = ""  # results/<dataset>/ when it differs from the name (sed -> desed)
+    training_dataset: str = ""  # a second data set only trained on (sed's cross-corpus protocol)
 
     @property
     def results(self) -> str:
@@ -53,10 +54,13 @@ TASKS: Registry[TaskSpec] = Registry("task", (
         metrics=("accuracy", "macro_f1"),
         description="ESC-50 single-label classification, official 5-fold cross-validation"),
     TaskSpec(
-        type="sed", dataset="desed", kind="sed", protocol="k-fold", ingest="ingest_desed", rules="sed.smk",
-        summary="desed_summary.csv", heads=("frame heads: linear, gru",),
-        metrics=("segment_f1", "segment_error_rate", "event_f1"),
-        description="sound event detection on DESED-format soundscapes (synthesised from ESC-50 or a DESED copy)"),
+        type="sed", dataset="desed", training_dataset="esc50_soundscapes", kind="sed", protocol="k-fold",
+        ingest="ingest_desed", rules="sed.smk", summary="desed_summary.csv",
+        heads=("frame heads: linear, gru; outputs: frames, yoho",),
+        metrics=("segment_f1", "segment_error_rate", "event_f1", "psds1", "psds2", "intersection_f1"),
+        description="sound event detection on DESED-format soundscapes (synthesised from ESC-50 or a DESED copy); "
+                    "protocols: cross_validation over its folds, or cross_corpus: trained on soundscapes "
+                    "synthesised from ESC-50, tested on a DESED copy"),
     TaskSpec(
         type="esc10_mix", kind="multilabel", protocol="k-fold", ingest="mix_esc10", rules="esc10_mix.smk",
         summary="esc10_mix_summary.csv", heads=("one-vs-rest classifier per class", "source counter (1 or 2)"),
@@ -69,6 +73,11 @@ TASKS: Registry[TaskSpec] = Registry("task", (
         metrics=("map", "micro_f1", "macro_f1", "exact_match", "per-class precision, recall, F1"),
         description="IRMAS predominant-instrument recognition: train on 3 s excerpts, test on 5-20 s excerpts"),
 ))
+
+
+def task_datasets() -> list[str]:
+    """Every data set folder a task reads or trains on (``results/<dataset>/``)."""
+    return [name for spec in TASKS.specs for name in (spec.results, spec.training_dataset) if name]
 
 
 def task_folds(task: str, config: Mapping[str, Any]) -> list[int]:

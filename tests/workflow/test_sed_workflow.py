@@ -195,3 +195,71 @@ def test_psds_equals_sed_scores_eval_on_the_written_score_tables(sed_run):
         assert rows.loc[fold, "psds2"] == pytest.approx(psds2, abs=1e-9)
         assert rows.loc[fold, "intersection_f1_dtc05_gtc05_micro"] == pytest.approx(f1["micro_average"], abs=1e-9)
     assert per_fold["psds2"].between(0, 1).all() and per_fold["psds1"].between(0, 1).all()
+
+
+def write_test_corpus(root, n_files=8, seed=1):
+    """A DESED-format test set made here, not by acom's synthesiser: 8 s files at 22.05 kHz, events of
+    the three mapped classes at fixed places over a quiet hum, plus a class the ESC-50 class map lacks
+    (Hiss: noise bursts) and one file named as a marker."""
+    from acom.data.synthetic import synthesize_clip
+    from acom.io import write_flac
+
+    rng = np.random.default_rng(seed)
+    sr, duration = 22050, 8.0
+    (root / "audio").mkdir(parents=True)
+    rows = []
+    for i in range(n_files):
+        name = "MARKER_0.flac" if i == 0 else f"val_{i:02d}.flac"
+        wave = 0.05 * synthesize_clip("hum", rng, sr, duration)  # its own background level and noise
+        for slot, (category, label) in enumerate([("tone", "Tone"), ("chirp", "Chirp"), ("click_train", "Clicks"),
+                                                  ("noise_bursts", "Hiss")]):
+            if (i + slot) % 3 == 2:
+                continue
+            onset = round(slot * 2.0 + float(rng.uniform(0.0, 0.4)), 3)
+            length = round(float(rng.uniform(1.0, 1.5)), 3)
+            event = 0.5 * synthesize_clip(category, rng, sr, length)
+            start = int(onset * sr)
+            wave[start:start + event.size] += event
+            rows.append(f"{name}\t{onset}\t{round(onset + length, 3)}\t{label}")
+        write_flac(root / "audio" / name, wave.astype(np.float32), sr)
+    (root / "validation.tsv").write_text("filename\tonset\toffset\tevent_label\n" + "\n".join(rows) + "\n")
+
+
+def test_cross_corpus_protocol_trains_on_esc50_soundscapes_and_tests_on_the_copy(tmp_path):
+    """sed.protocols: [cross_corpus]: heads trained on the soundscapes synthesised from ESC-50 folds 1
+    and 2 (fold 3 held out), tested on a DESED copy acom did not make; only the class map's classes
+    are scored, and the table says which; no training input comes from the copy."""
+    corpus = tmp_path / "corpus"
+    write_test_corpus(corpus)
+    overlay = tmp_path / "cross_corpus.yaml"
+    overlay.write_text(
+        f"datasets:\n  desed:\n    root: {corpus}\n    folds: [{{fold: 1, audio: audio, labels: validation.tsv}}]\n"
+        "    classes: [Chirp, Clicks, Hiss, Tone]\n"
+        "sed:\n  protocols: [cross_corpus]\n  cross_corpus_folds: [1, 2]\n")
+    workdir = tmp_path / "run"
+    snakemake(workdir, "results/desed_summary.csv", configfiles=[*CONFIGS, overlay])
+    summary = pd.read_csv(workdir / "results" / "desed_summary.csv")
+    assert summary[["protocol", "codec", "scored_classes"]].values.tolist() == [
+        ["cross_corpus", "none", "Chirp;Clicks;Tone"], ["cross_corpus", "opus_16", "Chirp;Clicks;Tone"]]
+    assert (summary["n_clips"] == 8).all() and (summary["n_folds"] == 1).all()
+    per_fold = pd.read_csv(workdir / "results" / "desed_per_fold.csv")
+    assert (per_fold["n_train_clips"] == 24).all()  # 12 soundscapes of each of ESC-50 folds 1 and 2
+    # The heads trained on the synthesised soundscapes of folds 1 and 2 only: no copy file, no fold 3.
+    train = pd.read_parquet(workdir / "results" / "esc50_soundscapes" / "manifest.parquet")
+    embedded = sorted(p.name for p in (workdir / "results" / "esc50_soundscapes" / "frame_embeddings" / "mfcc" / "none"
+                                       / "none").glob("*.parquet"))
+    assert embedded == ["fold1.parquet", "fold2.parquet"]
+    assert not train["clip_id"].str.contains("MARKER|val_").any()
+    log = (workdir / "results" / "logs" / "detect_events_cross_corpus" / "mfcc" / "clean" / "none" / "none.log").read_text()
+    assert "training on 24 soundscapes of folds [1, 2]" in log
+    events = pd.read_csv(workdir / "results" / "desed" / "cross_corpus" / "events" / "mfcc" / "clean" / "none" / "none.tsv",
+                         sep="\t")
+    assert set(events["event_label"]) <= {"Chirp", "Clicks", "Tone"} and "MARKER_0.flac" in set(events["filename"])
+    # Trained on other material, the head still finds most segments of the mapped classes.
+    assert summary.loc[0, "segment_f1_micro"] > 0.5, summary.loc[0]
+    scores = workdir / "results" / "desed" / "cross_corpus" / "scores" / "mfcc" / "clean" / "none" / "none"
+    assert list(pd.read_csv(scores / "val_01.tsv", sep="\t").columns) == ["onset", "offset", "Chirp", "Clicks", "Tone"]
+    # A copy with one fold cannot be cross-validated: refused with the fix.
+    overlay.write_text(overlay.read_text().replace("[cross_corpus]", "[cross_validation, cross_corpus]"))
+    refused = snakemake(workdir, "-n", "results/desed_summary.csv", configfiles=[*CONFIGS, overlay], check=False)
+    assert refused.returncode != 0 and "takes protocols: [cross_corpus]" in refused.stdout + refused.stderr

@@ -21,7 +21,7 @@ from acom.data.desed import desed_classes
 from acom.data.irmas import IRMAS_ARCHIVES, IRMAS_URL
 from acom.filters import allocates_bits, filter_model, filter_predictor, uses_masks
 from acom.models import model_downloads, model_sample_rate
-from acom.tasks import TASKS, multilabel_tasks, task_folds, training_folds
+from acom.tasks import TASKS, multilabel_tasks, task_datasets, task_folds, training_folds
 
 # A second run started on a folder another run holds stops with Snakemake's lock error; say in one
 # line what that means here (the lock files exist before that error is raised).
@@ -74,7 +74,7 @@ def audio_output(path):
 
 
 wildcard_constraints:
-    dataset="|".join(TASKS[task].results for task in TASKS),
+    dataset="|".join(task_datasets()),
     fold=r"\d+",
     rate=r"\d+",
     model="|".join(config["models"]),
@@ -138,12 +138,22 @@ def masked_rates_path(model, codec, fold):
     return f"results/esc50/masks/{model}/kbps/{codec}/fold{fold}.parquet"
 
 
-def frame_embeddings_path(model, filter, codec, fold):
-    return f"results/desed/frame_embeddings/{model}/{filter}/{codec}/fold{fold}.parquet"
+def frame_embeddings_path(model, filter, codec, fold, dataset="desed"):
+    """One fold's frame embeddings of a soundscape data set (desed, or esc50_soundscapes: the
+    cross-corpus protocol's training material) under one condition."""
+    return f"results/{dataset}/frame_embeddings/{model}/{filter}/{codec}/fold{fold}.parquet"
 
 
-def sed_metrics_path(model, train_condition, filter, codec):
-    return f"results/desed/metrics/{model}/{train_condition}/{filter}/{codec}.parquet"
+def sed_path(kind, protocol, model, train_condition, filter, codec, suffix=""):
+    """What SED under `protocol` writes for one condition: kind "metrics" (per-fold table, .parquet),
+    "events" (.tsv) or "scores" (a folder); the cross-corpus protocol's under results/desed/cross_corpus/."""
+    folder = "results/desed" if protocol == "cross_validation" else f"results/desed/{protocol}"
+    return f"{folder}/{kind}/{model}/{train_condition}/{filter}/{codec}{suffix}"
+
+
+def sed_labels_path(dataset):
+    """The strong labels of a soundscape data set (every event, with clip_id and fold)."""
+    return f"results/{dataset}/labels.parquet"
 
 
 def multilabel_path(kind, model, classifier, train_condition, filter, codec, task="esc10_mix"):
@@ -151,7 +161,6 @@ def multilabel_path(kind, model, classifier, train_condition, filter, codec, tas
     return f"results/{task}/{kind}/{model}/{classifier}/{train_condition}/{filter}/{codec}.parquet"
 
 
-DESED_LABELS = "results/desed/labels.parquet"
 DESED_SYNTHETIC = "resources/desed_synthetic"
 
 
@@ -229,6 +238,14 @@ SED_CLASSES = desed_classes(DESED)
 # A DESED copy's folds are its configured (audio, TSV) pairs; soundscapes synthesised from ESC-50
 # come one fold per ESC-50 fold.
 DESED_FOLDS = sorted(entry["fold"] for entry in DESED["folds"]) if DESED.get("root") else FOLDS
+SED_PROTOCOLS = SED.get("protocols", ["cross_validation"])
+# cross_corpus: heads trained on soundscapes synthesised from the ESC-50 folds sed.cross_corpus_folds
+# (data set esc50_soundscapes, the class map's labels), tested on the DESED copy.
+SOUNDSCAPES = TASKS["sed"].training_dataset
+CROSS_CORPUS_FOLDS = sorted(SED.get("cross_corpus_folds") or FOLDS)
+SYNTHETIC_CLASSES = desed_classes({"synthetic": DESED.get("synthetic")})
+# Soundscape data sets whose frames are embedded, and their folds.
+FRAME_DATASETS = {"desed": DESED_FOLDS, **({SOUNDSCAPES: CROSS_CORPUS_FOLDS} if "cross_corpus" in SED_PROTOCOLS else {})}
 
 # --- multi-label tasks (esc10_mix, irmas; acom.tasks) ---------------------------------------------
 MULTILABEL_TASKS = multilabel_tasks(config)

@@ -26,14 +26,19 @@ def model_download(wildcards):
     )
 
 
+def synthetic_fold_paths(folds):
+    """fold -> (audio folder, strong-label TSV) of the soundscapes synthesised from ESC-50 fold `fold`."""
+    return {fold: (f"{DESED_SYNTHETIC}/audio/fold{fold}", f"{DESED_SYNTHETIC}/metadata/fold{fold}.tsv") for fold in folds}
+
+
 def desed_fold_paths():
-    """fold -> (audio folder, strong-label TSV) of the DESED-format data the workflow reads."""
+    """fold -> (audio folder, strong-label TSV) of the DESED-format data the workflow tests on."""
     if DESED.get("root"):
         return {
             entry["fold"]: (os.path.join(DESED["root"], entry["audio"]), os.path.join(DESED["root"], entry["labels"]))
             for entry in DESED["folds"]
         }
-    return {fold: (f"{DESED_SYNTHETIC}/audio/fold{fold}", f"{DESED_SYNTHETIC}/metadata/fold{fold}.tsv") for fold in FOLDS}
+    return synthetic_fold_paths(FOLDS)
 
 
 def desed_inputs(wildcards):

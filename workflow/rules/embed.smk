@@ -42,30 +42,36 @@ for dataset, dataset_folds in CLIP_DATASETS.items():
             "../scripts/embed.py"
 
 
-rule embed_frames:
-    input:
-        unpack(frame_embed_inputs),
-    output:
-        frames=expand(frame_embeddings_path("{model}", "{filter}", "{codec}", "{fold}"), fold=DESED_FOLDS,
-                      allow_missing=True),
-    log:
-        "results/logs/embed_frames/{model}/{filter}/{codec}.log",
-    benchmark:
-        "results/benchmarks/embed_frames/{model}/{filter}/{codec}.tsv"
-    wildcard_constraints:
-        # Audio conditions only: quantised frames come from quantize_frame_embeddings.
-        codec="|".join([UNCODED, *coded_conditions(SED.get("codecs", []))]),
-    params:
-        folds=DESED_FOLDS,
-        model=lambda wildcards: model_params(wildcards.model),
-        cache_dir="resources/models",
-    threads: threads_for("embed", 2)
-    resources:
-        mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),
-        runtime=lambda wildcards: model_resource(wildcards.model, "runtime", 60),
-        gpu=lambda wildcards: model_resource(wildcards.model, "gpu", 0),
-        gpu_model=lambda wildcards: model_resource(wildcards.model, "gpu_model", ""),
-    conda:
-        ENV
-    script:
-        "../scripts/embed_frames.py"
+# One frame-embedding rule per soundscape data set: the SED test set (rule `embed_frames`) and, for
+# the cross-corpus protocol, the soundscapes synthesised from ESC-50 (`embed_frames_esc50_soundscapes`).
+for dataset, dataset_folds in FRAME_DATASETS.items():
+
+    rule:
+        name:
+            "embed_frames" if dataset == "desed" else f"embed_frames_{dataset}"
+        input:
+            unpack(partial(frame_embed_inputs, dataset=dataset)),
+        output:
+            frames=expand(frame_embeddings_path("{model}", "{filter}", "{codec}", "{fold}", dataset), fold=dataset_folds,
+                          allow_missing=True),
+        log:
+            f"results/logs/embed_frames/{dataset}/{{model}}/{{filter}}/{{codec}}.log",
+        benchmark:
+            f"results/benchmarks/embed_frames/{dataset}/{{model}}/{{filter}}/{{codec}}.tsv"
+        wildcard_constraints:
+            # Audio conditions only: quantised frames come from quantize_frame_embeddings.
+            codec="|".join([UNCODED, *coded_conditions(SED.get("codecs", []))]),
+        params:
+            folds=dataset_folds,
+            model=lambda wildcards: model_params(wildcards.model),
+            cache_dir="resources/models",
+        threads: threads_for("embed", 2)
+        resources:
+            mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),
+            runtime=lambda wildcards: model_resource(wildcards.model, "runtime", 60),
+            gpu=lambda wildcards: model_resource(wildcards.model, "gpu", 0),
+            gpu_model=lambda wildcards: model_resource(wildcards.model, "gpu_model", ""),
+        conda:
+            ENV
+        script:
+            "../scripts/embed_frames.py"

@@ -24,8 +24,8 @@ def clip_coded_conditions(dataset):
     return CODED if dataset == "esc50" else coded_conditions(config[dataset].get("codecs", []))
 
 
-def frame_embed_inputs(wildcards):
-    return fold_audio_inputs("desed", DESED_FOLDS, wildcards)
+def frame_embed_inputs(wildcards, dataset):
+    return fold_audio_inputs(dataset, FRAME_DATASETS[dataset], wildcards)
 
 
 def model_resource(name, key, default):

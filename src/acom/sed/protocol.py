@@ -1,9 +1,14 @@
-"""The SED protocol: per test fold, a frame head trained on the other folds' frame embeddings,
-decoded into event lists and scored with sed_eval (the pieces live in :mod:`acom.sed`).
+"""The SED protocols: frame heads trained on frame embeddings, decoded into event lists and scored
+with sed_eval and sed_scores_eval (the pieces live in :mod:`acom.sed`).
 
-One fixed protocol, as for ESC-50 classification: fold k is scored by a head trained on every
-other fold (under the training condition the caller chose: clean or matched), with one seed per
-fold, so every (model, condition) row of the summary is trained and scored the same way.
+Two fixed protocols, each trained and scored the same way for every (model, condition) row:
+
+- ``cross_validation`` (:func:`cross_validate_sed`), as for ESC-50 classification: fold k of the
+  DESED-format set is scored by a head trained on every other fold, one seed per fold;
+- ``cross_corpus`` (:func:`cross_corpus_sed`): one head trained on soundscapes built from ESC-50
+  scores every fold of another DESED-format corpus, on the classes the ESC-50 class map covers.
+
+Either trains under the condition the caller chose: clean (uncoded) or matched (the tested one).
 """
 
 from __future__ import annotations
@@ -73,21 +78,51 @@ def decode_clip(outputs: np.ndarray, *, head: HeadConfig, hop_seconds: float, cl
                           median_filter_s=median_filter_s, filename=filename), outputs)
 
 
+def score_clips(model, frames: Sequence[np.ndarray], clip_ids: Sequence[str], labels: pd.DataFrame,
+                files: pd.DataFrame, *, hop_seconds: float, classes: Sequence[str], head: HeadConfig,
+                thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
+                scoring: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, float], dict[str, pd.DataFrame]]:
+    """Detect and score one set of test clips with a trained head: (events, metrics, frame-score
+    tables). Only ``classes`` are scored: reference events of other classes are left out."""
+    probabilities = predict_frames(model, frames)
+    names = [files.loc[clip_id, "filename"] for clip_id in clip_ids]
+    decoded = [decode_clip(p, head=head, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
+                           median_filter_s=median_filter_s, filename=name)
+               for p, name in zip(probabilities, names, strict=True)]
+    clip_events = [events for events, _ in decoded]
+    estimated = pd.concat(clip_events, ignore_index=True) if clip_events else pd.DataFrame(columns=STRONG_COLUMNS)
+    reference = labels[labels["filename"].isin(names) & labels["event_label"].isin(classes)][STRONG_COLUMNS]
+    durations = {name: float(files.loc[clip_id, "duration"]) for clip_id, name in zip(clip_ids, names, strict=True)}
+    metrics = evaluate_events(reference, estimated, durations=durations, classes=classes, **scoring)
+    scores = {audio_id(name): score_table(frame_scores, hop_seconds=hop_seconds, duration=durations[name],
+                                          classes=classes)
+              for (_, frame_scores), name in zip(decoded, names, strict=True)}
+    metrics.update(threshold_free_metrics(scores, ground_truth_events(reference, names),
+                                          {audio_id(name): d for name, d in durations.items()},
+                                          thresholds=thresholds, classes=classes))
+    return estimated, metrics, scores
+
+
+def sorted_events(events: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    detected = pd.concat(events, ignore_index=True)[STRONG_COLUMNS] if events else pd.DataFrame(columns=STRONG_COLUMNS)
+    return detected.sort_values(["filename", "onset", "event_label"], kind="stable").reset_index(drop=True)
+
+
 def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.DataFrame], labels: pd.DataFrame,
                        files: pd.DataFrame, *, hop_seconds: float, classes: Sequence[str], head: HeadConfig,
                        thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
                        seed: int, scoring: Mapping[str, Any], min_hop_s: float | None = None,
                        ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
     """Score every fold of ``test`` (fold -> frame-embedding table) with a head trained on the
-    ``train`` tables of the other folds.
+    ``train`` tables of the other folds (protocol ``cross_validation``).
 
     ``labels``: strong labels (DESED columns); ``files``: :func:`soundscape_files`; ``scoring``:
     keyword arguments of :func:`acom.sed.metrics.evaluate_events` (segment_seconds, t_collar,
     percentage_of_length); ``min_hop_s``: frames with a shorter hop are average-pooled
     (:func:`pool_frames`) to at least this hop first. Returns (events, per-fold metrics): the
-    detected events of every fold in the DESED columns, and one row per fold with ``n_clips`` and
-    :data:`SED_METRICS`; and the frame-score tables of every clip (audio id -> sed_scores_eval
-    score DataFrame), from which each fold's PSDS was computed.
+    detected events of every fold in the DESED columns, and one row per fold with ``n_clips``,
+    ``n_train_clips`` and :data:`SED_METRICS`; and the frame-score tables of every clip (audio id ->
+    sed_scores_eval score DataFrame), from which each fold's PSDS was computed.
     """
     folds = sorted(test)
     if len(folds) < 2:
@@ -103,36 +138,54 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
         features = [m for k in folds if k != fold for m in train_frames[k]]
         targets = [t for k in folds if k != fold for t in train_targets[k]]
         model = train_frame_head(features, targets, config=head, seed=seed + fold)
-        probabilities = predict_frames(model, table_frames(test[fold], factor))
-        names = [files.loc[clip_id, "filename"] for clip_id in test[fold]["clip_id"]]
-        decoded = [decode_clip(p, head=head, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
-                               median_filter_s=median_filter_s, filename=name)
-                   for p, name in zip(probabilities, names, strict=True)]
-        fold_events = [events for events, _ in decoded]
-        probabilities = [frame_scores for _, frame_scores in decoded]
-        estimated = pd.concat(fold_events, ignore_index=True) if fold_events else pd.DataFrame(columns=STRONG_COLUMNS)
-        reference = labels[labels["filename"].isin(names)][STRONG_COLUMNS]
-        durations = {name: float(files.loc[clip_id, "duration"])
-                     for clip_id, name in zip(test[fold]["clip_id"], names, strict=True)}
-        metrics = evaluate_events(reference, estimated, durations=durations, classes=classes, **scoring)
-        fold_scores = {audio_id(name): score_table(p, hop_seconds=hop_seconds, duration=durations[name],
-                                                   classes=classes)
-                       for p, name in zip(probabilities, names, strict=True)}
-        metrics.update(threshold_free_metrics(fold_scores, ground_truth_events(labels, names),
-                                              {audio_id(name): d for name, d in durations.items()},
-                                              thresholds=thresholds, classes=classes))
+        estimated, metrics, fold_scores = score_clips(
+            model, table_frames(test[fold], factor), test[fold]["clip_id"].tolist(), labels, files,
+            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=thresholds,
+            median_filter_s=median_filter_s, scoring=scoring)
         scores.update(fold_scores)
-        rows.append({"fold": fold, "n_clips": len(names), **{key: metrics[key] for key in SED_METRICS}})
+        rows.append({"fold": fold, "n_clips": len(test[fold]), "n_train_clips": len(features),
+                     **{key: metrics[key] for key in SED_METRICS}})
         events.append(estimated)
-    detected = pd.concat(events, ignore_index=True)[STRONG_COLUMNS] if events else pd.DataFrame(columns=STRONG_COLUMNS)
-    return detected.sort_values(["filename", "onset", "event_label"], kind="stable").reset_index(drop=True), \
-        pd.DataFrame(rows), scores
+    return sorted_events(events), pd.DataFrame(rows), scores
+
+
+def cross_corpus_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.DataFrame], test_labels: pd.DataFrame,
+                     test_files: pd.DataFrame, train_labels: pd.DataFrame, train_files: pd.DataFrame, *,
+                     hop_seconds: float, classes: Sequence[str], head: HeadConfig,
+                     thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
+                     seed: int, scoring: Mapping[str, Any], min_hop_s: float | None = None,
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Protocol ``cross_corpus``: one head trained on every table of ``train`` (soundscapes built
+    from ESC-50: ``train_labels``, ``train_files``), scoring each fold of ``test`` (another corpus:
+    ``test_labels``, ``test_files``). The test set is never trained on; only ``classes`` (the
+    training classes: the ESC-50 class map's labels) are scored, the test set's other classes left
+    out. Same returns as :func:`cross_validate_sed`; the same head scores every test fold."""
+    if not train:
+        raise ValueError("cross-corpus SED needs at least one training fold")
+    factor = pool_factor(hop_seconds, min_hop_s)
+    hop_seconds = hop_seconds * factor
+    features = [m for k in sorted(train) for m in table_frames(train[k], factor)]
+    clip_ids = [clip_id for k in sorted(train) for clip_id in train[k]["clip_id"]]
+    targets = clip_targets(clip_ids, [m.shape[0] for m in features], train_labels, train_files,
+                           hop_seconds=hop_seconds, classes=classes, output=head.output)
+    model = train_frame_head(features, targets, config=head, seed=seed)
+    events, rows, scores = [], [], {}
+    for fold in sorted(test):
+        estimated, metrics, fold_scores = score_clips(
+            model, table_frames(test[fold], factor), test[fold]["clip_id"].tolist(), test_labels, test_files,
+            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=thresholds,
+            median_filter_s=median_filter_s, scoring=scoring)
+        scores.update(fold_scores)
+        rows.append({"fold": fold, "n_clips": len(test[fold]), "n_train_clips": len(features),
+                     **{key: metrics[key] for key in SED_METRICS}})
+        events.append(estimated)
+    return sorted_events(events), pd.DataFrame(rows), scores
 
 
 def summarize_sed(per_fold: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, filter, codec, nominal_kbps, train_condition): means and standard
-    deviations over folds of the actual kbps and every metric, and the clip count."""
-    keys = ["model", "filter", "codec", "nominal_kbps", "train_condition"]
+    """One row per (protocol, model, filter, codec, nominal_kbps, train_condition, scored_classes):
+    means and standard deviations over folds of the actual kbps and every metric, and the clip count."""
+    keys = ["protocol", "model", "filter", "codec", "nominal_kbps", "train_condition", "scored_classes"]
     values = ["actual_kbps", *SED_METRICS]
     grouped = per_fold.groupby(keys, sort=True, dropna=False)
     mean = grouped[values].mean()

@@ -15,6 +15,7 @@ from acom.sed.heads import HeadConfig
 from acom.sed.protocol import (
     SED_METRICS,
     clip_targets,
+    cross_corpus_sed,
     cross_validate_sed,
     soundscape_files,
     summarize_sed,
@@ -117,11 +118,60 @@ def test_summarize_sed_means_and_stds():
     rows = []
     for codec, base in (("none", 0.8), ("opus_6", 0.5)):
         for fold, delta in zip((1, 2, 3), (-0.1, 0.0, 0.1), strict=True):
-            rows.append({"model": "m", "filter": "none", "codec": codec, "nominal_kbps": 6.0, "train_condition": "clean",
-                         "fold": fold, "n_clips": 10, "actual_kbps": 5.0 + fold,
+            rows.append({"protocol": "cross_validation", "model": "m", "filter": "none", "codec": codec,
+                         "nominal_kbps": 6.0, "train_condition": "clean", "scored_classes": "A;B", "fold": fold, "n_clips": 10, "actual_kbps": 5.0 + fold,
                          **{metric: base + delta for metric in SED_METRICS}})
     summary = summarize_sed(pd.DataFrame(rows)).set_index("codec")
     assert summary.loc["none", "segment_f1_micro"] == pytest.approx(0.8)
     assert summary.loc["opus_6", "event_f1_micro_std"] == pytest.approx(0.1)  # std of (-0.1, 0, 0.1), ddof 1
     assert summary.loc["opus_6", "actual_kbps"] == pytest.approx(7.0)
     assert summary.loc["none", "n_clips"] == 30 and summary.loc["none", "n_folds"] == 3
+
+
+SCORING = {"segment_seconds": 1.0, "t_collar": 0.2, "percentage_of_length": 0.2}
+
+
+def test_cross_corpus_trains_on_the_training_corpus_only(desed_folder, monkeypatch):
+    """One head, fit on the training corpus (folds 1-2 here) and never on the test corpus: a marker
+    planted in every test frame (a value no training frame holds) is absent from what the head saw,
+    and the same head scores every test fold."""
+    from acom.sed import protocol
+
+    manifest, labels, frames, hop = desed_folder
+    files = soundscape_files(manifest)
+    marker = 1234.5
+    test = {3: frames[3].assign(frames=[np.full_like(m, marker).ravel() for m in frame_matrices(frames[3])])}
+    seen = []
+    real_train = protocol.train_frame_head
+
+    def spy(features, targets, **kwargs):
+        seen.append(np.concatenate([f.ravel() for f in features]))
+        return real_train(features, targets, **kwargs)
+
+    monkeypatch.setattr(protocol, "train_frame_head", spy)
+    train = {1: frames[1], 2: frames[2]}
+    head = HeadConfig(type="linear", epochs=30, learning_rate=0.01, batch_size=4)
+    _, metrics, _ = cross_corpus_sed(test, train, labels, files, labels, files, hop_seconds=hop, classes=CLASSES,
+                                     head=head, thresholds=0.5, median_filter_s=0.2, seed=0, scoring=SCORING)
+    assert len(seen) == 1 and seen[0].size == sum(m.size for k in (1, 2) for m in frame_matrices(frames[k]))
+    assert not np.any(seen[0] == marker)
+    assert metrics["fold"].tolist() == [3] and metrics["n_train_clips"].tolist() == [12]
+
+
+def test_cross_corpus_scores_only_the_training_classes(desed_folder):
+    """The test corpus has a class the training corpus lacks (Hiss here): its references are left
+    out, so a head that finds every Beep scores as well as on a test set without Hiss."""
+    manifest, labels, frames, hop = desed_folder
+    files = soundscape_files(manifest)
+    train_labels = labels[labels["event_label"] == "Beep"]
+    head = HeadConfig(type="linear", epochs=60, learning_rate=0.01, batch_size=4)
+    kwargs = {"hop_seconds": hop, "classes": ["Beep"], "head": head, "thresholds": 0.5, "median_filter_s": 0.2,
+              "seed": 0, "scoring": SCORING}
+    events, with_hiss, scores = cross_corpus_sed({3: frames[3]}, {1: frames[1], 2: frames[2]}, labels, files,
+                                                 train_labels, files, **kwargs)
+    _, without_hiss, _ = cross_corpus_sed({3: frames[3]}, {1: frames[1], 2: frames[2]}, train_labels, files,
+                                          train_labels, files, **kwargs)
+    assert set(events["event_label"]) == {"Beep"}
+    assert all(list(t.columns) == ["onset", "offset", "Beep"] for t in scores.values())
+    assert with_hiss["segment_f1_micro"].iloc[0] > 0.9
+    pd.testing.assert_frame_equal(with_hiss, without_hiss)
