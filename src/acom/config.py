@@ -495,6 +495,9 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
                             "{fold, audio, labels} entries, paths relative to root")
         elif len({entry["fold"] for entry in desed["folds"]}) != len(desed["folds"]):
             problems.append("datasets.desed.folds: each fold may appear once")
+        elif "cross_validation" in protocols and sed.get("tune_decoding") and len(desed["folds"]) < 3:
+            problems.append("sed.tune_decoding: cross-validation with tuning needs 3 or more folds in datasets.desed.folds "
+                            "(2 to train, 1 to tune on); set it to false")
         elif "cross_validation" in protocols and len(desed["folds"]) < 2:
             problems.append("sed.protocols: cross_validation needs at least 2 folds in datasets.desed.folds; a copy "
                             "with one test set (e.g. DESED's validation set) takes protocols: [cross_corpus]")
@@ -521,6 +524,9 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
                 problems.append(f"datasets.desed.synthetic.class_map maps to {label!r}, which is not a class of "
                                 f"the DESED data (datasets.desed.classes: {desed_classes(desed)})")
         esc50_folds = config["datasets"]["esc50"].get("folds") or []
+        if sed.get("tune_decoding") and "cross_corpus" in protocols and len(sed.get("cross_corpus_folds") or esc50_folds) < 2:
+            problems.append("sed.tune_decoding: the cross-corpus heads need 2 or more training folds (sed.cross_corpus_folds) "
+                            "to hold one out for tuning")
         for fold in sorted(set(sed.get("cross_corpus_folds") or []) - set(esc50_folds)):
             problems.append(f"sed.cross_corpus_folds: {fold} is not an ESC-50 fold (datasets.esc50.folds: {esc50_folds})")
     classes = desed_classes(desed)

@@ -10,7 +10,7 @@ imports another for it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,3 +50,16 @@ def write_strong_labels(labels: pd.DataFrame, path: str | os.PathLike) -> None:
         raise ValueError(f"labels lack columns {missing} (expected {STRONG_COLUMNS})")
     with atomic_output(path) as tmp:
         labels[STRONG_COLUMNS].to_csv(tmp, sep="\t", index=False, float_format="%.3f")
+
+
+def per_class(value: float | Mapping[str, float], classes: Sequence[str], name: str) -> dict[str, float]:
+    """One value per class from one value for all, or from a mapping that names exactly ``classes``."""
+    if not isinstance(value, Mapping):
+        return {label: float(value) for label in classes}
+    missing = [label for label in classes if label not in value]
+    extra = sorted(set(value) - set(classes))
+    if missing:
+        raise ValueError(f"{name} has no value for class(es) {missing}; a mapping must name every class")
+    if extra:
+        raise ValueError(f"{name} names class(es) {extra} that are not among classes {list(classes)}")
+    return {label: float(value[label]) for label in classes}

@@ -36,6 +36,7 @@ for protocol in SED_PROTOCOLS:
             head=SED["head"],
             thresholds=SED["thresholds"],
             median_filter_s=SED["median_filter_s"],
+            tune_decoding=SED["tune_decoding"],
             min_hop_s=SED["min_hop_s"],
             scoring={key: SED[key] for key in ("segment_seconds", "t_collar", "percentage_of_length")},
             seed=SED["seed"],

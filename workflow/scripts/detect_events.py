@@ -22,7 +22,7 @@ with log_to_file(snakemake.log[0]) as log:
         raise ValueError(f"frame embeddings of {w.model} disagree on the frame hop: {sorted(hops)} s")
     settings = {"hop_seconds": hops.pop(), "classes": p.classes, "head": HeadConfig.from_mapping(p.head),
                 "thresholds": p.thresholds, "median_filter_s": p.median_filter_s, "seed": p.seed, "scoring": p.scoring,
-                "min_hop_s": p.min_hop_s}
+                "min_hop_s": p.min_hop_s, "tune": p.tune_decoding}
     labels, files = read_parquet(snakemake.input.labels), soundscape_files(read_parquet(snakemake.input.manifest))
     if p.protocol == "cross_corpus":
         # The head sees the training soundscapes only (their own labels and manifest), never the test corpus.
@@ -41,3 +41,4 @@ with log_to_file(snakemake.log[0]) as log:
     write_score_tables(scores, snakemake.output.scores)
     write_parquet(metrics, snakemake.output.metrics)
     log.info("per fold:\n%s", metrics.to_string())
+    log.info("decoding per fold (label:threshold/median window s):\n%s", metrics.set_index("fold")["decoding"].to_string())

@@ -11,7 +11,7 @@ KEYS = ["protocol", "model", "train_condition", "filter", "codec", "nominal_kbps
 
 with log_to_file(snakemake.log[0]) as log:
     per_fold = pd.concat([read_parquet(path) for path in snakemake.input.metrics], ignore_index=True)
-    per_fold = per_fold[[*KEYS, "n_clips", "n_train_clips", "actual_kbps", *SED_METRICS]].sort_values(KEYS).reset_index(drop=True)
+    per_fold = per_fold[[*KEYS, "n_clips", "n_train_clips", "decoding", "actual_kbps", *SED_METRICS]].sort_values(KEYS).reset_index(drop=True)
     write_csv(per_fold, snakemake.output.per_fold)
     summary = summarize_sed(per_fold)
     write_csv(summary, snakemake.output.summary)

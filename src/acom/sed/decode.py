@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.ndimage
 
-from acom.events import STRONG_COLUMNS, check_classes
+from acom.events import STRONG_COLUMNS, check_classes, per_class
 
 
 def median_window_frames(median_filter_s: float, hop_seconds: float) -> int:
@@ -45,8 +45,8 @@ def decode_events(probabilities: np.ndarray, *, hop_seconds: float, classes: Seq
     if probabilities.ndim != 2 or probabilities.shape[1] != len(classes):
         raise ValueError(f"probabilities must be (T, {len(classes)}) for classes {list(classes)}; "
                          f"got {probabilities.shape}")
-    class_thresholds = _per_class(thresholds, classes, "thresholds")
-    class_windows = _per_class(median_filter_s, classes, "median_filter_s")
+    class_thresholds = per_class(thresholds, classes, "thresholds")
+    class_windows = per_class(median_filter_s, classes, "median_filter_s")
     rows = []
     for c, label in enumerate(classes):
         active = (probabilities[:, c] > class_thresholds[label]).astype(np.uint8)
@@ -60,15 +60,3 @@ def decode_events(probabilities: np.ndarray, *, hop_seconds: float, classes: Seq
     table = pd.DataFrame(rows, columns=STRONG_COLUMNS)
     table = table.astype({"filename": object, "onset": float, "offset": float, "event_label": object})
     return table.sort_values(["onset", "event_label"], kind="mergesort").reset_index(drop=True)
-
-
-def _per_class(value: float | Mapping[str, float], classes: Sequence[str], name: str) -> dict[str, float]:
-    if not isinstance(value, Mapping):
-        return {label: float(value) for label in classes}
-    missing = [label for label in classes if label not in value]
-    extra = sorted(set(value) - set(classes))
-    if missing:
-        raise ValueError(f"{name} has no value for class(es) {missing}; a mapping must name every class")
-    if extra:
-        raise ValueError(f"{name} names class(es) {extra} that are not among classes {list(classes)}")
-    return {label: float(value[label]) for label in classes}

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from acom.embed import frame_matrices, pool_factor, pool_frames
-from acom.events import STRONG_COLUMNS
+from acom.events import STRONG_COLUMNS, per_class
 from acom.sed.decode import decode_events
 from acom.sed.heads import HeadConfig, frame_targets, predict_frames, train_frame_head
 from acom.sed.metrics import evaluate_events
 from acom.sed.scores import SCORE_METRICS, audio_id, ground_truth_events, score_table, threshold_free_metrics
+from acom.sed.tuning import format_decoding, tune_decoding
 from acom.sed.yoho import block_targets, decode_blocks
 
 #: The metrics columns of a per-fold SED table (besides the condition keys): sed_eval's thresholded
@@ -70,12 +71,36 @@ def decode_clip(outputs: np.ndarray, *, head: HeadConfig, hop_seconds: float, cl
                 thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
                 filename: str) -> tuple[pd.DataFrame, np.ndarray]:
     """(events, frame scores (T, C)) of one clip's head outputs: thresholds and median filter on
-    frame probabilities, or a YOHO head's block decoding (its presence is the frame score)."""
+    frame probabilities, or a YOHO head's block decoding (``thresholds`` on its presence, which is
+    the frame score; no median filter)."""
     if head.output == "yoho":
-        return (decode_blocks(outputs, hop_seconds=hop_seconds, classes=classes, filename=filename),
+        return (decode_blocks(outputs, hop_seconds=hop_seconds, classes=classes, filename=filename,
+                              presence_threshold=thresholds),
                 outputs[:, : len(classes)])
     return (decode_events(outputs, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
                           median_filter_s=median_filter_s, filename=filename), outputs)
+
+
+def fold_decoding(inner: Sequence[tuple[list[np.ndarray], list[np.ndarray]]], validation: pd.DataFrame,
+                  validation_frames: list[np.ndarray], labels: pd.DataFrame, files: pd.DataFrame, *, tune: bool,
+                  head: HeadConfig, hop_seconds: float, classes: Sequence[str],
+                  thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
+                  seed: int, scoring: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """(thresholds, median_filter_s) per class a test fold is decoded with: the configured ones, or
+    (``tune``) those :func:`acom.sed.tuning.tune_decoding` finds on the ``validation`` training fold
+    with a head trained on the ``inner`` (frames, targets) training folds only."""
+    if not tune:
+        return per_class(thresholds, classes, "thresholds"), per_class(median_filter_s, classes, "median_filter_s")
+    model = train_frame_head([m for frames, _ in inner for m in frames], [t for _, targets in inner for t in targets],
+                             config=head, seed=seed)
+    names = [files.loc[clip_id, "filename"] for clip_id in validation["clip_id"]]
+
+    def decode(outputs, **settings):
+        return decode_clip(outputs, head=head, hop_seconds=hop_seconds, classes=classes, **settings)[0]
+
+    return tune_decoding(predict_frames(model, validation_frames), names, labels, decode=decode,
+                         hop_seconds=hop_seconds, classes=classes, median_filter=head.output == "frames",
+                         scoring=scoring)
 
 
 def score_clips(model, frames: Sequence[np.ndarray], clip_ids: Sequence[str], labels: pd.DataFrame,
@@ -111,7 +136,7 @@ def sorted_events(events: Sequence[pd.DataFrame]) -> pd.DataFrame:
 def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.DataFrame], labels: pd.DataFrame,
                        files: pd.DataFrame, *, hop_seconds: float, classes: Sequence[str], head: HeadConfig,
                        thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
-                       seed: int, scoring: Mapping[str, Any], min_hop_s: float | None = None,
+                       seed: int, scoring: Mapping[str, Any], min_hop_s: float | None = None, tune: bool = False,
                        ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
     """Score every fold of ``test`` (fold -> frame-embedding table) with a head trained on the
     ``train`` tables of the other folds (protocol ``cross_validation``).
@@ -119,14 +144,17 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
     ``labels``: strong labels (DESED columns); ``files``: :func:`soundscape_files`; ``scoring``:
     keyword arguments of :func:`acom.sed.metrics.evaluate_events` (segment_seconds, t_collar,
     percentage_of_length); ``min_hop_s``: frames with a shorter hop are average-pooled
-    (:func:`pool_frames`) to at least this hop first. Returns (events, per-fold metrics): the
-    detected events of every fold in the DESED columns, and one row per fold with ``n_clips``,
-    ``n_train_clips`` and :data:`SED_METRICS`; and the frame-score tables of every clip (audio id ->
-    sed_scores_eval score DataFrame), from which each fold's PSDS was computed.
+    (:func:`pool_frames`) to at least this hop first; ``tune``: thresholds and median filters per
+    class tuned on the last of the training folds (:func:`fold_decoding`) instead of the given
+    ones. Returns (events, per-fold metrics): the detected events of every fold in the DESED
+    columns, and one row per fold with ``n_clips``, ``n_train_clips``, ``decoding`` (per class
+    ``label:threshold/median window``) and :data:`SED_METRICS`; and the frame-score tables of every
+    clip (audio id -> sed_scores_eval score DataFrame), from which each fold's PSDS was computed.
     """
     folds = sorted(test)
-    if len(folds) < 2:
-        raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
+    if len(folds) < (3 if tune else 2):
+        raise ValueError(f"cross-validation needs at least {3 if tune else 2} folds"
+                         f"{' (2 to train and 1 to tune the decoding on)' if tune else ''}, got {folds}")
     factor = pool_factor(hop_seconds, min_hop_s)
     hop_seconds = hop_seconds * factor
     # Each fold's training frames and targets once: every other fold's head reuses them.
@@ -137,13 +165,19 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
     for fold in folds:
         features = [m for k in folds if k != fold for m in train_frames[k]]
         targets = [t for k in folds if k != fold for t in train_targets[k]]
+        *inner, validation = [k for k in folds if k != fold]
+        fold_thresholds, fold_windows = fold_decoding(
+            [(train_frames[k], train_targets[k]) for k in inner], train[validation], train_frames[validation],
+            labels, files, tune=tune, head=head, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
+            median_filter_s=median_filter_s, seed=seed + 1000 + fold, scoring=scoring)
         model = train_frame_head(features, targets, config=head, seed=seed + fold)
         estimated, metrics, fold_scores = score_clips(
             model, table_frames(test[fold], factor), test[fold]["clip_id"].tolist(), labels, files,
-            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=thresholds,
-            median_filter_s=median_filter_s, scoring=scoring)
+            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=fold_thresholds,
+            median_filter_s=fold_windows, scoring=scoring)
         scores.update(fold_scores)
         rows.append({"fold": fold, "n_clips": len(test[fold]), "n_train_clips": len(features),
+                     "decoding": format_decoding(fold_thresholds, fold_windows),
                      **{key: metrics[key] for key in SED_METRICS}})
         events.append(estimated)
     return sorted_events(events), pd.DataFrame(rows), scores
@@ -153,30 +187,39 @@ def cross_corpus_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.Da
                      test_files: pd.DataFrame, train_labels: pd.DataFrame, train_files: pd.DataFrame, *,
                      hop_seconds: float, classes: Sequence[str], head: HeadConfig,
                      thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
-                     seed: int, scoring: Mapping[str, Any], min_hop_s: float | None = None,
+                     seed: int, scoring: Mapping[str, Any], min_hop_s: float | None = None, tune: bool = False,
                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
     """Protocol ``cross_corpus``: one head trained on every table of ``train`` (soundscapes built
     from ESC-50: ``train_labels``, ``train_files``), scoring each fold of ``test`` (another corpus:
     ``test_labels``, ``test_files``). The test set is never trained on; only ``classes`` (the
     training classes: the ESC-50 class map's labels) are scored, the test set's other classes left
-    out. Same returns as :func:`cross_validate_sed`; the same head scores every test fold."""
-    if not train:
-        raise ValueError("cross-corpus SED needs at least one training fold")
+    out. ``tune``: decoding tuned on the last training fold (:func:`fold_decoding`). Same returns
+    as :func:`cross_validate_sed`; the same head and decoding score every test fold."""
+    if len(train) < (2 if tune else 1):
+        raise ValueError(f"cross-corpus SED needs at least {2 if tune else 1} training fold(s)"
+                         f"{' (1 to tune the decoding on)' if tune else ''}, got {sorted(train)}")
     factor = pool_factor(hop_seconds, min_hop_s)
     hop_seconds = hop_seconds * factor
-    features = [m for k in sorted(train) for m in table_frames(train[k], factor)]
-    clip_ids = [clip_id for k in sorted(train) for clip_id in train[k]["clip_id"]]
-    targets = clip_targets(clip_ids, [m.shape[0] for m in features], train_labels, train_files,
-                           hop_seconds=hop_seconds, classes=classes, output=head.output)
-    model = train_frame_head(features, targets, config=head, seed=seed)
+    train_frames = {k: table_frames(train[k], factor) for k in sorted(train)}
+    train_targets = {k: clip_targets(train[k]["clip_id"], [m.shape[0] for m in train_frames[k]], train_labels,
+                                     train_files, hop_seconds=hop_seconds, classes=classes, output=head.output)
+                     for k in sorted(train)}
+    *inner, validation = sorted(train)
+    fold_thresholds, fold_windows = fold_decoding(
+        [(train_frames[k], train_targets[k]) for k in inner], train[validation], train_frames[validation],
+        train_labels, train_files, tune=tune, head=head, hop_seconds=hop_seconds, classes=classes,
+        thresholds=thresholds, median_filter_s=median_filter_s, seed=seed + 1000, scoring=scoring)
+    features = [m for k in sorted(train) for m in train_frames[k]]
+    model = train_frame_head(features, [t for k in sorted(train) for t in train_targets[k]], config=head, seed=seed)
     events, rows, scores = [], [], {}
     for fold in sorted(test):
         estimated, metrics, fold_scores = score_clips(
             model, table_frames(test[fold], factor), test[fold]["clip_id"].tolist(), test_labels, test_files,
-            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=thresholds,
-            median_filter_s=median_filter_s, scoring=scoring)
+            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=fold_thresholds,
+            median_filter_s=fold_windows, scoring=scoring)
         scores.update(fold_scores)
         rows.append({"fold": fold, "n_clips": len(test[fold]), "n_train_clips": len(features),
+                     "decoding": format_decoding(fold_thresholds, fold_windows),
                      **{key: metrics[key] for key in SED_METRICS}})
         events.append(estimated)
     return sorted_events(events), pd.DataFrame(rows), scores

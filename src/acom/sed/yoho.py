@@ -13,14 +13,14 @@ one, from the first onset to the last offset): the price of regressing boundarie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from acom.events import STRONG_COLUMNS, check_classes, check_event_table
+from acom.events import STRONG_COLUMNS, check_classes, check_event_table, per_class
 
-#: Presence at or above this is an event in the block.
+#: Presence at or above this is an event in the block (the default; ``sed.thresholds`` sets it per class).
 PRESENCE_THRESHOLD = 0.5
 #: Segments of one class in consecutive blocks are one event when the silence between them (the
 #: next segment's onset minus this one's offset) is at most this long, in seconds: the DCASE onset
@@ -55,19 +55,21 @@ def block_targets(events: pd.DataFrame, *, n_blocks: int, hop_seconds: float, cl
 
 
 def decode_blocks(outputs: np.ndarray, *, hop_seconds: float, classes: Sequence[str], filename: str,
-                  presence_threshold: float = PRESENCE_THRESHOLD, join_gap_s: float = JOIN_GAP_S) -> pd.DataFrame:
+                  presence_threshold: float | Mapping[str, float] = PRESENCE_THRESHOLD,
+                  join_gap_s: float = JOIN_GAP_S) -> pd.DataFrame:
     """The event table of one clip from its ``(T, 3C)`` block outputs (presence probability and
     relative boundaries): each present block's segment; segments of consecutive blocks joined when
-    at most ``join_gap_s`` apart."""
+    at most ``join_gap_s`` apart. ``presence_threshold``: one value, or one per class."""
     classes = check_classes(classes)
     outputs = np.asarray(outputs, dtype=np.float64)
     n = len(classes)
     if outputs.ndim != 2 or outputs.shape[1] != 3 * n:
         raise ValueError(f"block outputs must be (T, {3 * n}) for classes {list(classes)}; got {outputs.shape}")
+    thresholds = per_class(presence_threshold, classes, "presence_threshold")
     rows = []
     for c, label in enumerate(classes):
         current = None
-        for b in np.flatnonzero(outputs[:, c] >= presence_threshold):
+        for b in np.flatnonzero(outputs[:, c] >= thresholds[label]):
             onset_rel, offset_rel = np.clip(outputs[b, [n + c, 2 * n + c]], 0.0, 1.0)
             if offset_rel <= onset_rel:  # a present block with no span: the whole block
                 onset_rel, offset_rel = 0.0, 1.0

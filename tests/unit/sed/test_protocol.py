@@ -175,3 +175,31 @@ def test_cross_corpus_scores_only_the_training_classes(desed_folder):
     assert all(list(t.columns) == ["onset", "offset", "Beep"] for t in scores.values())
     assert with_hiss["segment_f1_micro"].iloc[0] > 0.9
     pd.testing.assert_frame_equal(with_hiss, without_hiss)
+
+
+def test_tuned_decoding_is_chosen_on_a_training_fold_only(desed_folder, monkeypatch):
+    """sed.tune_decoding: for test fold k, the decoding is tuned on the last other fold's clips (with a
+    head trained on the remaining fold), never on fold k's; the row says how it decoded."""
+    from acom.sed import protocol, tuning
+
+    manifest, labels, frames, hop = desed_folder
+    tuned_on = []
+    real = tuning.tune_decoding
+
+    def spy(outputs, filenames, *args, **kwargs):
+        tuned_on.append(set(filenames))
+        return real(outputs, filenames, *args, **kwargs)
+
+    monkeypatch.setattr(protocol, "tune_decoding", spy)
+    head = HeadConfig(type="linear", epochs=30, learning_rate=0.01, batch_size=4)
+    _, metrics, _ = cross_validate_sed(frames, frames, labels, soundscape_files(manifest), hop_seconds=hop,
+                                       classes=CLASSES, head=head, thresholds=0.5, median_filter_s=0.2, seed=0,
+                                       scoring=SCORING, min_hop_s=0.1, tune=True)
+    names = {fold: {f"{c}.flac" for c in manifest.loc[manifest["fold"] == fold, "clip_id"]} for fold in (1, 2, 3)}
+    assert tuned_on == [names[3], names[3], names[2]]  # test fold 1 and 2: tuned on fold 3; fold 3: on fold 2
+    assert all(row.count(":") == 2 for row in metrics["decoding"])
+    assert metrics["segment_f1_micro"].min() > 0.8, metrics
+    with pytest.raises(ValueError, match="at least 3 folds"):
+        cross_validate_sed({1: frames[1], 2: frames[2]}, frames, labels, soundscape_files(manifest), hop_seconds=hop,
+                           classes=CLASSES, head=head, thresholds=0.5, median_filter_s=0.2, seed=0, scoring=SCORING,
+                           tune=True)
