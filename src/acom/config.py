@@ -529,6 +529,8 @@ def check_sed_config(config: Mapping[str, Any]) -> list[str]:
                             "to hold one out for tuning")
         for fold in sorted(set(sed.get("cross_corpus_folds") or []) - set(esc50_folds)):
             problems.append(f"sed.cross_corpus_folds: {fold} is not an ESC-50 fold (datasets.esc50.folds: {esc50_folds})")
+    for model in sorted(set(sed.get("frame_shifts") or {}) - set(sed["models"])):
+        problems.append(f"sed.frame_shifts: {model!r} is not in sed.models {sed['models']}")
     classes = desed_classes(desed)
     for key in ("thresholds", "median_filter_s"):
         value = sed.get(key)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from acom.batching import equal_length_batches
 from acom.io import read_audio
-from acom.models.base import AudioModel
+from acom.models.base import AudioModel, FrameOutput, frames_covering
 from acom.resample import ClipResampler
 
 #: Embeds (K, samples) clips given at one sample rate: (K, D) embeddings (see :func:`waveform_embedder`).
@@ -149,10 +149,40 @@ def embedding_matrix(table: pd.DataFrame) -> np.ndarray:
 FRAME_COLUMNS = ["clip_id", "fold", "n_frames", "embedding"]
 
 
+def shifted_frame_embed(model: AudioModel, shifts: int) -> Callable[[np.ndarray], FrameOutput]:
+    """``model.frame_embed`` at a hop ``shifts`` times shorter: the model runs on the batch advanced by
+    ``s / shifts`` of its hop for each ``s`` in ``0..shifts-1`` and the frames are interleaved, so
+    fine frame ``j = shifts * t + s`` is frame ``t`` of shift ``s`` and sits ``j * hop / shifts``
+    into the clip, as frame ``j`` of a model with the shorter hop would. The network is unchanged
+    (same weights, same receptive field); the cost is ``shifts`` forward passes. 1: the model's own."""
+    if shifts < 1:
+        raise ValueError(f"frame shifts must be >= 1, got {shifts}")
+    if shifts == 1:
+        return model.frame_embed
+
+    def frame_embed(waveforms: np.ndarray) -> FrameOutput:
+        outputs = []
+        for s in range(shifts):
+            advance = 0 if not outputs else round(s * outputs[0].hop_seconds * model.sample_rate / shifts)
+            outputs.append(model.frame_embed(waveforms[:, advance:]))
+        hop = outputs[0].hop_seconds / shifts
+        n_fine = frames_covering(waveforms.shape[1], model.sample_rate, hop)
+        fine = np.full((waveforms.shape[0], n_fine, outputs[0].embeddings.shape[2]), np.nan, np.float32)
+        for s, out in enumerate(outputs):
+            index = s + shifts * np.arange(out.embeddings.shape[1])
+            fine[:, index[index < n_fine]] = out.embeddings[:, index < n_fine]
+        if np.isnan(fine).any():
+            raise ValueError(f"shifted frames do not cover the {waveforms.shape[1]} samples at hop {hop:.4f} s")
+        return FrameOutput(embeddings=fine, hop_seconds=hop)
+
+    return frame_embed
+
+
 def embed_clip_frames(model: AudioModel, clips: pd.DataFrame, *, batch_size: int,
-                      workers: int = 1) -> tuple[pd.DataFrame, float]:
-    """Frame embeddings (the model's ``frame_embed``) of every clip in ``clips`` (a fold manifest),
-    read and resampled as :func:`embed_clips` does, batched by equal length.
+                      workers: int = 1, shifts: int = 1) -> tuple[pd.DataFrame, float]:
+    """Frame embeddings (the model's ``frame_embed``; with ``shifts`` > 1 at a hop that many times
+    shorter, :func:`shifted_frame_embed`) of every clip in ``clips`` (a fold manifest), read and
+    resampled as :func:`embed_clips` does, batched by equal length.
 
     Returns (table, hop_seconds): one row per clip in the input order with ``n_frames`` and the
     (n_frames, frame_dim) matrix flattened row-major into ``embedding`` (Parquet stores flat lists
@@ -160,8 +190,8 @@ def embed_clip_frames(model: AudioModel, clips: pd.DataFrame, *, batch_size: int
     """
     if not hasattr(model, "frame_embed"):
         raise ValueError(f"{type(model).__name__} has no frame embeddings (frame_embed); it cannot feed the SED head")
-    outputs = per_clip_outputs(model, model.frame_embed, read_clips(clips["path"], workers=workers), batch_size,
-                               workers=workers)
+    outputs = per_clip_outputs(model, shifted_frame_embed(model, shifts), read_clips(clips["path"], workers=workers),
+                               batch_size, workers=workers)
     frames = [np.asarray(out.embeddings[j], dtype=np.float32) for out, j in outputs]
     table = clips[["clip_id", "fold"]].reset_index(drop=True).copy()
     table["n_frames"] = [int(f.shape[0]) for f in frames]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from acom.embed import embed_clips, embedding_matrix, pool_factor, pool_frames
+from acom.embed import embed_clips, embedding_matrix, pool_factor, pool_frames, shifted_frame_embed
 from acom.io import write_flac
 from acom.models import build_model
+from acom.models.mfcc import MFCCStats
 from acom.resample import ClipResampler
 
 
@@ -49,3 +51,21 @@ def test_pooling_averages_groups_of_frames():
     assert pool_frames(frames, 1) is frames
     assert pool_factor(0.016, 0.064) == 4 and pool_factor(0.016, 0.07) == 5
     assert pool_factor(0.32, 0.064) == 1 and pool_factor(0.016, None) == 1
+
+
+def test_shifted_frames_are_the_frames_of_a_shorter_hop():
+    """Two passes, the second advanced by half a hop, interleave into the frames of half the hop:
+    for MFCC (a local, centred STFT) the static coefficients of MFCC at hop 512 shifted twice equal
+    those of MFCC at hop 256 away from the clip's edges (the deltas span other frames, so differ)."""
+
+    rng = np.random.default_rng(0)
+    waveforms = rng.standard_normal((2, 16000 * 3)).astype(np.float32)
+    coarse, fine = MFCCStats(hop_length=512, n_mfcc=20), MFCCStats(hop_length=256, n_mfcc=20)
+    shifted = shifted_frame_embed(coarse, 2)(waveforms)
+    reference = fine.frame_embed(waveforms)
+    assert shifted.hop_seconds == pytest.approx(256 / 16000)
+    assert shifted.embeddings.shape == reference.embeddings.shape
+    np.testing.assert_allclose(shifted.embeddings[:, 4:-4, :20], reference.embeddings[:, 4:-4, :20], rtol=1e-4, atol=1e-3)
+    assert shifted_frame_embed(coarse, 1) == coarse.frame_embed
+    with pytest.raises(ValueError, match=">= 1"):
+        shifted_frame_embed(coarse, 0)

@@ -65,6 +65,8 @@ for dataset, dataset_folds in FRAME_DATASETS.items():
             folds=dataset_folds,
             model=lambda wildcards: model_params(wildcards.model),
             cache_dir="resources/models",
+            # sed.frame_shifts: finer frames from shifted passes (changing it reruns only this model's frames).
+            shifts=lambda wildcards: SED.get("frame_shifts", {}).get(wildcards.model, 1),
         threads: threads_for("embed", 2)
         resources:
             mem_mb=lambda wildcards: model_resource(wildcards.model, "mem_mb", 4000),

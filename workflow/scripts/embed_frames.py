@@ -20,7 +20,8 @@ with log_to_file(snakemake.log[0]) as log:
     for fold, path in zip(snakemake.params.folds, snakemake.output.frames, strict=True):
         clips = read_parquet(snakemake.input[f"manifest{fold}"])
         start = time.perf_counter()
-        table, hop_seconds = embed_clip_frames(model, clips, batch_size=params.get("batch_size", 16), workers=workers)
+        table, hop_seconds = embed_clip_frames(model, clips, batch_size=params.get("batch_size", 16), workers=workers,
+                                               shifts=snakemake.params.shifts)
         elapsed = time.perf_counter() - start
         metadata = {**model_metadata(model, name, params), "frame_dim": int(model.frame_dim),
                     "hop_seconds": hop_seconds}
