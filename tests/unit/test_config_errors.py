@@ -76,6 +76,15 @@ CASES = {
     "unknown codec type": (
         lambda c: c["codecs"].update(wma={"type": "wma", "bitrates_kbps": [128]}),
         "codecs.wma.type: 'wma' is not one of ['opus', 'mp3', 'aac', 'vorbis', 'lc3', 'encodec24', 'encodec48']"),
+    "cross-corpus SED without a DESED copy": (
+        lambda c: c["sed"].update(protocols=["cross_corpus"]),
+        "sed.protocols: cross_corpus tests on a DESED copy that acom did not make: set datasets.desed.root"),
+    "frame shifts for a model SED does not run": (
+        lambda c: c["sed"].update(frame_shifts={"ast": 2}),
+        "sed.frame_shifts: 'ast' is not in sed.models"),
+    "cross-corpus training folds that ESC-50 lacks": (
+        lambda c: c["sed"].update(cross_corpus_folds=[1, 9]),
+        "sed.cross_corpus_folds: 9 is not an ESC-50 fold"),
     "unknown codec in sed": (
         lambda c: c["sed"]["codecs"].append("wma"),
         ("sed.codecs lists 'wma', which has no entry under codecs: known ['aac', 'encodec24', 'encodec48', 'lc3', "
