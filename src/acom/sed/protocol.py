@@ -133,6 +133,50 @@ def sorted_events(events: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return detected.sort_values(["filename", "onset", "event_label"], kind="stable").reset_index(drop=True)
 
 
+def detect_by_fold(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.DataFrame],
+                   training_folds: Mapping[int, Sequence[int]], test_data: tuple[pd.DataFrame, pd.DataFrame],
+                   train_data: tuple[pd.DataFrame, pd.DataFrame], *, hop_seconds: float, classes: Sequence[str],
+                   head: HeadConfig, thresholds: float | Mapping[str, float],
+                   median_filter_s: float | Mapping[str, float], seed: int, scoring: Mapping[str, Any],
+                   min_hop_s: float | None, tune: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """What both protocols run: each fold k of ``test`` scored by a head trained on the ``train``
+    tables of ``training_folds[k]`` (seed ``seed + k``; test folds with the same training folds share
+    one head and one decoding). ``test_data`` and ``train_data``: (strong labels, soundscape files)."""
+    factor = pool_factor(hop_seconds, min_hop_s)
+    hop_seconds = hop_seconds * factor
+    labels, files = train_data
+    # Each training fold's frames and targets once: every head that trains on it reuses them.
+    needed = sorted({k for folds in training_folds.values() for k in folds})
+    train_frames = {k: table_frames(train[k], factor) for k in needed}
+    train_targets = {k: clip_targets(train[k]["clip_id"], [m.shape[0] for m in train_frames[k]], labels, files,
+                                     hop_seconds=hop_seconds, classes=classes, output=head.output) for k in needed}
+    heads: dict[tuple[int, ...], tuple] = {}
+    events, rows, scores = [], [], {}
+    for fold in sorted(test):
+        folds = tuple(training_folds[fold])
+        if folds not in heads:
+            *inner, validation = folds
+            decoding = fold_decoding(
+                [(train_frames[k], train_targets[k]) for k in inner], train[validation], train_frames[validation],
+                labels, files, tune=tune, head=head, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
+                median_filter_s=median_filter_s, seed=seed + 1000 + fold, scoring=scoring)
+            features = [m for k in folds for m in train_frames[k]]
+            model = train_frame_head(features, [t for k in folds for t in train_targets[k]], config=head,
+                                     seed=seed + fold)
+            heads[folds] = (model, decoding, len(features))
+        model, (fold_thresholds, fold_windows), n_train = heads[folds]
+        estimated, metrics, fold_scores = score_clips(
+            model, table_frames(test[fold], factor), test[fold]["clip_id"].tolist(), *test_data,
+            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=fold_thresholds,
+            median_filter_s=fold_windows, scoring=scoring)
+        scores.update(fold_scores)
+        rows.append({"fold": fold, "n_clips": len(test[fold]), "n_train_clips": n_train,
+                     "decoding": format_decoding(fold_thresholds, fold_windows),
+                     **{key: metrics[key] for key in SED_METRICS}})
+        events.append(estimated)
+    return sorted_events(events), pd.DataFrame(rows), scores
+
+
 def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.DataFrame], labels: pd.DataFrame,
                        files: pd.DataFrame, *, hop_seconds: float, classes: Sequence[str], head: HeadConfig,
                        thresholds: float | Mapping[str, float], median_filter_s: float | Mapping[str, float],
@@ -155,32 +199,9 @@ def cross_validate_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.
     if len(folds) < (3 if tune else 2):
         raise ValueError(f"cross-validation needs at least {3 if tune else 2} folds"
                          f"{' (2 to train and 1 to tune the decoding on)' if tune else ''}, got {folds}")
-    factor = pool_factor(hop_seconds, min_hop_s)
-    hop_seconds = hop_seconds * factor
-    # Each fold's training frames and targets once: every other fold's head reuses them.
-    train_frames = {k: table_frames(train[k], factor) for k in folds}
-    train_targets = {k: clip_targets(train[k]["clip_id"], [m.shape[0] for m in train_frames[k]], labels, files,
-                                     hop_seconds=hop_seconds, classes=classes, output=head.output) for k in folds}
-    events, rows, scores = [], [], {}
-    for fold in folds:
-        features = [m for k in folds if k != fold for m in train_frames[k]]
-        targets = [t for k in folds if k != fold for t in train_targets[k]]
-        *inner, validation = [k for k in folds if k != fold]
-        fold_thresholds, fold_windows = fold_decoding(
-            [(train_frames[k], train_targets[k]) for k in inner], train[validation], train_frames[validation],
-            labels, files, tune=tune, head=head, hop_seconds=hop_seconds, classes=classes, thresholds=thresholds,
-            median_filter_s=median_filter_s, seed=seed + 1000 + fold, scoring=scoring)
-        model = train_frame_head(features, targets, config=head, seed=seed + fold)
-        estimated, metrics, fold_scores = score_clips(
-            model, table_frames(test[fold], factor), test[fold]["clip_id"].tolist(), labels, files,
-            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=fold_thresholds,
-            median_filter_s=fold_windows, scoring=scoring)
-        scores.update(fold_scores)
-        rows.append({"fold": fold, "n_clips": len(test[fold]), "n_train_clips": len(features),
-                     "decoding": format_decoding(fold_thresholds, fold_windows),
-                     **{key: metrics[key] for key in SED_METRICS}})
-        events.append(estimated)
-    return sorted_events(events), pd.DataFrame(rows), scores
+    return detect_by_fold(test, train, {fold: [k for k in folds if k != fold] for fold in folds}, (labels, files),
+                          (labels, files), hop_seconds=hop_seconds, classes=classes, head=head, thresholds=thresholds,
+                          median_filter_s=median_filter_s, seed=seed, scoring=scoring, min_hop_s=min_hop_s, tune=tune)
 
 
 def cross_corpus_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.DataFrame], test_labels: pd.DataFrame,
@@ -198,31 +219,10 @@ def cross_corpus_sed(test: Mapping[int, pd.DataFrame], train: Mapping[int, pd.Da
     if len(train) < (2 if tune else 1):
         raise ValueError(f"cross-corpus SED needs at least {2 if tune else 1} training fold(s)"
                          f"{' (1 to tune the decoding on)' if tune else ''}, got {sorted(train)}")
-    factor = pool_factor(hop_seconds, min_hop_s)
-    hop_seconds = hop_seconds * factor
-    train_frames = {k: table_frames(train[k], factor) for k in sorted(train)}
-    train_targets = {k: clip_targets(train[k]["clip_id"], [m.shape[0] for m in train_frames[k]], train_labels,
-                                     train_files, hop_seconds=hop_seconds, classes=classes, output=head.output)
-                     for k in sorted(train)}
-    *inner, validation = sorted(train)
-    fold_thresholds, fold_windows = fold_decoding(
-        [(train_frames[k], train_targets[k]) for k in inner], train[validation], train_frames[validation],
-        train_labels, train_files, tune=tune, head=head, hop_seconds=hop_seconds, classes=classes,
-        thresholds=thresholds, median_filter_s=median_filter_s, seed=seed + 1000, scoring=scoring)
-    features = [m for k in sorted(train) for m in train_frames[k]]
-    model = train_frame_head(features, [t for k in sorted(train) for t in train_targets[k]], config=head, seed=seed)
-    events, rows, scores = [], [], {}
-    for fold in sorted(test):
-        estimated, metrics, fold_scores = score_clips(
-            model, table_frames(test[fold], factor), test[fold]["clip_id"].tolist(), test_labels, test_files,
-            hop_seconds=hop_seconds, classes=classes, head=head, thresholds=fold_thresholds,
-            median_filter_s=fold_windows, scoring=scoring)
-        scores.update(fold_scores)
-        rows.append({"fold": fold, "n_clips": len(test[fold]), "n_train_clips": len(features),
-                     "decoding": format_decoding(fold_thresholds, fold_windows),
-                     **{key: metrics[key] for key in SED_METRICS}})
-        events.append(estimated)
-    return sorted_events(events), pd.DataFrame(rows), scores
+    return detect_by_fold(test, train, dict.fromkeys(test, sorted(train)), (test_labels, test_files),
+                          (train_labels, train_files), hop_seconds=hop_seconds, classes=classes, head=head,
+                          thresholds=thresholds, median_filter_s=median_filter_s, seed=seed, scoring=scoring,
+                          min_hop_s=min_hop_s, tune=tune)
 
 
 def summarize_sed(per_fold: pd.DataFrame) -> pd.DataFrame:
