@@ -133,7 +133,7 @@ def default_config() -> dict:
         (lambda c: c["datasets"]["desed"]["synthetic"].update(snr_db=[30, 6]), r"snr_db: \[30, 6\] is not a range"),
         (lambda c: c["sed"].update(thresholds={"Dog": 0.4}), "sed.thresholds: no value for class 'Cat'"),
         (lambda c: c["datasets"]["desed"].update(classes=["Dog", "Cat"]),
-         "class_map maps to 'Alarm_bell_ringing', which is not in datasets.desed.classes"),
+         "class_map maps to 'Alarm_bell_ringing', which is not a class of the DESED data"),
         (lambda c: c["datasets"]["desed"]["synthetic"]["class_map"].append({"category": "dog", "label": "Cat"}),
          "category 'dog' is mapped twice"),
     ],
