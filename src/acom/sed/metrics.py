@@ -56,9 +56,7 @@ def evaluate_events(reference: pd.DataFrame, estimated: pd.DataFrame, *, duratio
     est_by_file = _events_by_file(estimated, "estimated", classes, durations)
     segment = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=list(classes),
                                                        time_resolution=float(segment_seconds))
-    event = sed_eval.sound_event.EventBasedMetrics(event_label_list=list(classes), evaluate_onset=True,
-                                                   evaluate_offset=True, t_collar=float(t_collar),
-                                                   percentage_of_length=float(percentage_of_length))
+    event = event_based_metrics(classes, t_collar, percentage_of_length)
     for filename, duration in durations.items():
         if not duration > 0:
             raise ValueError(f"{filename}: duration must be > 0 (got {duration})")
@@ -118,17 +116,23 @@ def event_f1_by_class(reference: pd.DataFrame, estimated: pd.DataFrame, *, filen
     """Event-based F1 of each class (sed_eval's matching, as :func:`evaluate_events`; 2 TP / (Nref +
     Nsys), 0 for a class neither referenced nor estimated) over the files ``filenames``: what the
     decoding of each class is tuned by. Extra keyword arguments (the segment settings) are ignored."""
-    import sed_eval
-
     classes = check_classes(classes)
     durations = dict.fromkeys(filenames, 1.0)  # only membership is checked; event metrics need no duration
     ref_by_file = _events_by_file(reference, "reference", classes, durations)
     est_by_file = _events_by_file(estimated, "estimated", classes, durations)
-    event = sed_eval.sound_event.EventBasedMetrics(event_label_list=list(classes), evaluate_onset=True,
-                                                   evaluate_offset=True, t_collar=float(t_collar),
-                                                   percentage_of_length=float(percentage_of_length))
+    event = event_based_metrics(classes, t_collar, percentage_of_length)
     for filename in filenames:
         event.evaluate(reference_event_list=ref_by_file.get(filename, []),
                        estimated_event_list=est_by_file.get(filename, []))
     return {label: (2 * counts["Ntp"] / (counts["Nref"] + counts["Nsys"]) if counts["Nref"] + counts["Nsys"] else 0.0)
             for label, counts in event.class_wise.items()}
+
+
+def event_based_metrics(classes: Sequence[str], t_collar: float, percentage_of_length: float):
+    """sed_eval's event-based counter as DCASE task 4 sets it: onset and offset evaluated, onset
+    collar ``t_collar``, offset collar max(``t_collar``, ``percentage_of_length`` x the event)."""
+    import sed_eval
+
+    return sed_eval.sound_event.EventBasedMetrics(event_label_list=list(classes), evaluate_onset=True,
+                                                  evaluate_offset=True, t_collar=float(t_collar),
+                                                  percentage_of_length=float(percentage_of_length))
